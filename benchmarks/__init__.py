@@ -1,0 +1,1 @@
+"""gradcore vs PyTorch (vs numpy) benchmark suite; run `python -m benchmarks --help`."""

@@ -1,0 +1,157 @@
+#include "gradcore/autograd/node.h"
+
+#include <atomic>
+
+#include "gradcore/grad_mode.h"
+#include "gradcore/ops.h"
+
+namespace gradcore {
+
+namespace {
+std::atomic<uint64_t> next_sequence_nr{0};
+}
+
+Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+
+// A chain of 10^6 nodes would recurse 10^6 deep if each node's edges simply went out of scope. Instead
+// the outermost destructor on a thread drains a queue: nested destructors only hand their edges to it.
+Node::~Node() {
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  for (Edge& e : next_edges_)
+    if (e.fn) pending.push_back(std::move(e.fn));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    n.reset();  // may run ~Node of n, which appends its edges to `pending`
+  }
+  draining = false;
+}
+
+void Node::set_next_edges(const TensorList& inputs) {
+  next_edges_.reserve(inputs.size());
+  input_meta_.reserve(inputs.size());
+  for (const Tensor& t : inputs) {
+    if (t.defined() && t.requires_grad()) {
+      const TensorImpl* impl = t.impl();
+      GC_CHECK(!impl->differentiable_view || impl->version->value.load(std::memory_order_relaxed) == impl->view_version,
+               "[", name(), "] a view of a tensor that requires grad was modified in place (by an in-place op on "
+               "the view or on its base) after it was created; autograd cannot track that yet. Use out-of-place "
+               "ops, or clone() the view before modifying it.");
+      next_edges_.push_back(gradient_edge(t));
+      input_meta_.push_back({t.shape(), t.dtype()});
+    } else {
+      next_edges_.emplace_back();
+      input_meta_.emplace_back();
+    }
+  }
+}
+
+AccumulateGrad::AccumulateGrad(Tensor leaf) : leaf_(std::move(leaf)) {}
+
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  Tensor& g = grads[0];
+  if (!g.defined()) return {};
+  TensorImpl* leaf = leaf_.impl();
+  if (!leaf->grad) {
+    if (GradMode::is_enabled()) {
+      leaf->grad = g.impl_ptr();  // create_graph: .grad keeps its history
+    } else if (g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
+               g.storage_offset() == 0) {
+      leaf->grad = g.detach().impl_ptr();  // nobody else sees this buffer: take it without a copy
+    } else {
+      leaf->grad = clone(g.detach()).impl_ptr();  // never alias a user's tensor or a broadcast view
+    }
+  } else if (GradMode::is_enabled()) {
+    leaf->grad = add(Tensor(leaf->grad), g).impl_ptr();
+  } else {
+    Tensor existing(leaf->grad);
+    add_(existing, g);  // in place, as PyTorch does: references to .grad see the sum
+  }
+  return {};
+}
+
+SavedTensor::SavedTensor(const Tensor& t, bool is_output)
+    : saved_version_(t.version()), output_nr_(t.output_nr()), is_output_(is_output) {
+  if (is_output) {
+    // Keep the data and autograd flags but not grad_fn: the node would otherwise own itself.
+    auto copy = std::make_shared<TensorImpl>(*t.impl());
+    copy->grad_fn.reset();
+    copy->grad.reset();
+    copy->grad_accumulator.reset();
+    copy->requires_grad = false;
+    data_ = std::move(copy);
+  } else {
+    data_ = t.impl_ptr();
+  }
+}
+
+Tensor SavedTensor::unpack(Node* owner) const {
+  GC_CHECK(!released_,
+           "Trying to backward through the graph a second time (or directly access saved tensors "
+           "after they have already been freed). Saved intermediate values of the graph are freed "
+           "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+           "backward through the graph a second time or if you need to access saved tensors after "
+           "calling backward.");
+  if (!data_) return Tensor();
+  uint32_t now = data_->version->value.load(std::memory_order_relaxed);
+  if (now != saved_version_) {
+    std::string producer;
+    const Node* fn = is_output_ ? owner : data_->grad_fn.get();
+    if (fn) producer = detail::cat(", which is output ", output_nr_, " of ", fn->name(), ",");
+    std::string dims = shape_str(data_->sizes);
+    dims = "[" + dims.substr(1, dims.size() - (data_->sizes.size() == 1 ? 3 : 2)) + "]";
+    throw Error(detail::cat(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        "operation: [",
+        legacy_type_name(data_->dtype), " ", dims, "]", producer, " is at version ", now,
+        "; expected version ", saved_version_,
+        " instead. Hint: the backtrace further above shows the operation that failed to compute "
+        "its gradient. The variable in question was changed in there or anywhere later. Good "
+        "luck!"));
+  }
+  if (!is_output_ || !owner) return Tensor(data_);
+  // A saved output seen from a double backward: give it back its place in the graph.
+  auto restored = std::make_shared<TensorImpl>(*data_);
+  restored->grad_fn = owner->shared_from_this();
+  restored->output_nr = output_nr_;
+  return Tensor(std::move(restored));
+}
+
+void SavedTensor::release() {
+  if (data_) {  // a slot that never held a tensor stays usable: nothing was freed
+    data_.reset();
+    released_ = true;
+  }
+}
+
+bool any_requires_grad(const TensorList& inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  TensorImpl* impl = t.impl();
+  if (impl->grad_fn) return {impl->grad_fn, impl->output_nr};
+  std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t);
+    impl->grad_accumulator = acc;
+  }
+  return {std::move(acc), 0};
+}
+
+void set_history(const TensorList& outputs, const std::shared_ptr<Node>& node) {
+  node->set_num_inputs(static_cast<uint32_t>(outputs.size()));
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    TensorImpl* impl = outputs[i].impl();
+    impl->grad_fn = node;
+    impl->output_nr = static_cast<uint32_t>(i);
+  }
+}
+
+}  // namespace gradcore

@@ -1,0 +1,28 @@
+// Grad mode: a per-thread switch that decides whether ops record the autograd graph.
+#pragma once
+
+namespace gradcore {
+
+/// Thread-local grad mode (on by default in every thread, as in PyTorch).
+struct GradMode {
+  /// Whether ops on this thread record history.
+  static bool is_enabled();
+  /// Turns recording on or off for this thread.
+  static void set_enabled(bool enabled);
+};
+
+/// Sets grad mode for a scope and restores the previous mode on exit (no_grad / enable_grad).
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled) : previous_(GradMode::is_enabled()) {
+    GradMode::set_enabled(enabled);
+  }
+  ~GradModeGuard() { GradMode::set_enabled(previous_); }
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace gradcore

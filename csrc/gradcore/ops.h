@@ -1,0 +1,138 @@
+// The public op API. Every differentiable op records its backward node when grad mode is on and an
+// input requires grad; gradients are written with these same ops, so they are differentiable too.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "gradcore/tensor.h"
+
+namespace gradcore {
+
+/// A Python-style number: its kind decides type promotion (bool < int < float).
+struct Scalar {
+  enum class Kind : uint8_t { Bool, Int, Float };
+  double value = 0;
+  Kind kind = Kind::Float;
+  Scalar() : value(0), kind(Kind::Int) {}
+  Scalar(double v) : value(v), kind(Kind::Float) {}
+  Scalar(int v) : value(v), kind(Kind::Int) {}
+  Scalar(int64_t v) : value(static_cast<double>(v)), kind(Kind::Int) {}
+  Scalar(bool v) : value(v), kind(Kind::Bool) {}
+};
+
+// ---- Creation -------------------------------------------------------------------------------
+/// A tensor filled with `value`.
+Tensor full(const Shape& shape, Scalar value, std::optional<DType> dtype = std::nullopt);
+/// A tensor of zeros.
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
+/// A tensor of ones.
+Tensor ones(const Shape& shape, DType dtype = DType::Float32);
+/// A 0-dim tensor; `wrapped` marks it as a Python number for type promotion.
+Tensor scalar_tensor(Scalar value, std::optional<DType> dtype = std::nullopt, bool wrapped = false);
+/// Values start, start+step, ... below end (int64 when all three are integers, else float32).
+Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype = std::nullopt);
+/// Uniform samples in [0, 1).
+Tensor rand(const Shape& shape, DType dtype = DType::Float32);
+/// Standard normal samples.
+Tensor randn(const Shape& shape, DType dtype = DType::Float32);
+/// Seeds the global generator used by rand/randn.
+void manual_seed(uint64_t seed);
+
+// ---- Type promotion and conversion ----------------------------------------------------------
+/// The dtype PyTorch computes `a op b` in (torch.result_type).
+DType result_type(const Tensor& a, const Tensor& b);
+/// The dtype of a Python number (float numbers take the default float32).
+DType scalar_dtype(Scalar s);
+/// A copy converted to `dtype` (the tensor itself when it already has it); differentiable.
+Tensor to_dtype(const Tensor& t, DType dtype);
+/// A contiguous copy; differentiable (CloneBackward0).
+Tensor clone(const Tensor& t);
+/// The tensor itself when contiguous, else a contiguous copy.
+Tensor contiguous(const Tensor& t);
+/// Copies `src` (broadcast, converted) into `dst` in place; differentiable w.r.t. src.
+Tensor& copy_(Tensor& dst, const Tensor& src);
+
+// ---- Pointwise --------------------------------------------------------------------------------
+/// a + alpha * b with broadcasting.
+Tensor add(const Tensor& a, const Tensor& b, Scalar alpha = 1);
+Tensor add(const Tensor& a, Scalar b, Scalar alpha = 1);
+/// a - alpha * b.
+Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha = 1);
+Tensor sub(const Tensor& a, Scalar b, Scalar alpha = 1);
+/// b - alpha * a (Python's `b - a` for a number b).
+Tensor rsub(const Tensor& a, Scalar b, Scalar alpha = 1);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, Scalar b);
+/// True division (integers promote to float32).
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, Scalar b);
+Tensor neg(const Tensor& a);
+Tensor pow(const Tensor& base, const Tensor& exponent);
+Tensor pow(const Tensor& base, Scalar exponent);
+Tensor pow(Scalar base, const Tensor& exponent);
+Tensor exp(const Tensor& a);
+Tensor log(const Tensor& a);
+Tensor sqrt(const Tensor& a);
+/// Picks a where cond is true, else b (broadcast).
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+/// Comparisons: bool results, never differentiable.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+
+// ---- In-place ----------------------------------------------------------------------------------
+Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha = 1);
+Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha = 1);
+Tensor& mul_(Tensor& self, const Tensor& other);
+Tensor& div_(Tensor& self, const Tensor& other);
+/// Fills with `value` (a graph tensor gets a FillBackward0: zero gradient to its history).
+Tensor& fill_(Tensor& self, Scalar value);
+Tensor& zero_(Tensor& self);
+
+// ---- Reductions ---------------------------------------------------------------------------------
+/// Sum of all elements (0-dim); integer and bool inputs sum to int64.
+Tensor sum(const Tensor& a);
+/// Sum over `dims` (negative allowed; empty = all) keeping them as size 1 when `keepdim`.
+Tensor sum(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
+/// Mean of all elements (floating input only).
+Tensor mean(const Tensor& a);
+Tensor mean(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
+/// Euclidean norm of all elements.
+Tensor norm(const Tensor& a);
+/// Whether all / any elements are nonzero (0-dim bool).
+Tensor all(const Tensor& a);
+Tensor any(const Tensor& a);
+/// Sums a broadcast gradient back down to `shape` (the inverse of expand).
+Tensor sum_to(const Tensor& grad, const Shape& shape);
+
+// ---- Views and shape ------------------------------------------------------------------------------
+/// A view with `shape` broadcast (size-1 dims stretched with stride 0); -1 keeps a size.
+Tensor expand(const Tensor& a, const Shape& shape);
+/// A view with a new shape over the same elements (one -1 inferred); Error when strides forbid it.
+Tensor view(const Tensor& a, const Shape& shape);
+/// view() when possible, else a copy.
+Tensor reshape(const Tensor& a, const Shape& shape);
+/// The slice at `index` along `dim` (negative allowed), as a view without that dim.
+Tensor select(const Tensor& a, int64_t dim, int64_t index);
+/// The broadcast shape of two shapes; Error naming `op` when they do not broadcast.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+}  // namespace gradcore
+
+// C++ operators for convenience in the core, its tests and its users.
+namespace gradcore {
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator+(const Tensor& a, Scalar b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
+}  // namespace gradcore

@@ -1,0 +1,193 @@
+// Creation, conversion and copy ops.
+#include <cmath>
+#include <mutex>
+#include <random>
+
+#include "gradcore/grad_mode.h"
+#include "gradcore/ops/internal.h"
+
+namespace gradcore {
+
+// ---- Filled tensors ------------------------------------------------------------------------------
+Tensor full(const Shape& shape, Scalar value, std::optional<DType> dtype) {
+  Tensor out = empty(shape, dtype.value_or(scalar_dtype(value)));
+  GC_DISPATCH_ALL(out.dtype(), [&] {
+    auto* p = out.data<scalar_t>();
+    const auto v = static_cast<scalar_t>(value.value);
+    std::fill(p, p + out.numel(), v);
+  });
+  return out;
+}
+
+Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0, dtype); }
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1, dtype); }
+
+Tensor scalar_tensor(Scalar value, std::optional<DType> dtype, bool wrapped) {
+  // A Python float keeps double precision until promotion picks the computation type.
+  DType t = dtype.value_or(value.kind == Scalar::Kind::Float ? DType::Float64 : scalar_dtype(value));
+  Tensor out = full({}, value, t);
+  out.impl()->wrapped_number = wrapped;
+  return out;
+}
+
+Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype) {
+  GC_CHECK(step.value != 0, "[arange] step must be nonzero");
+  GC_CHECK(std::isfinite(start.value) && std::isfinite(end.value), "[arange] unsupported range: ", start.value,
+           " -> ", end.value);
+  GC_CHECK((step.value > 0 && end.value >= start.value) || (step.value < 0 && end.value <= start.value),
+           "[arange] upper bound and larger bound inconsistent with step sign");
+  bool integral = start.kind != Scalar::Kind::Float && end.kind != Scalar::Kind::Float && step.kind != Scalar::Kind::Float;
+  DType t = dtype.value_or(integral ? DType::Int64 : DType::Float32);
+  double count = std::ceil((end.value - start.value) / step.value);
+  GC_CHECK_T(OutOfMemory, count < 9.0e18, "[arange] the range is too large");
+  Tensor out = empty({static_cast<int64_t>(count)}, t);
+  GC_DISPATCH_ALL(t, [&] {
+    auto* p = out.data<scalar_t>();
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<scalar_t>(start.value + static_cast<double>(i) * step.value);
+  });
+  return out;
+}
+
+// ---- Random numbers ------------------------------------------------------------------------------
+namespace {
+struct Generator {
+  std::mutex mutex;
+  std::mt19937_64 engine{67280421310721ull};  // PyTorch's default seed
+};
+Generator& generator() {
+  static Generator g;
+  return g;
+}
+
+template <typename Sample>
+Tensor random_tensor(const Shape& shape, DType dtype, const char* op, Sample sample) {
+  Tensor out = empty(shape, dtype);
+  Generator& g = generator();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  GC_DISPATCH_FLOATING(dtype, op, [&] {
+    auto* p = out.data<scalar_t>();
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<scalar_t>(sample(g.engine));
+  });
+  return out;
+}
+}  // namespace
+
+void manual_seed(uint64_t seed) {
+  Generator& g = generator();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  g.engine.seed(seed);
+}
+
+Tensor rand(const Shape& shape, DType dtype) {
+  // 53 random bits -> [0, 1); float32 rounding may give 1.0, so such draws are rejected.
+  return random_tensor(shape, dtype, "rand", [dtype](std::mt19937_64& e) {
+    for (;;) {
+      double u = static_cast<double>(e() >> 11) * 0x1.0p-53;
+      if (dtype == DType::Float64 || static_cast<float>(u) < 1.0f) return u;
+    }
+  });
+}
+
+Tensor randn(const Shape& shape, DType dtype) {
+  std::normal_distribution<double> normal;
+  return random_tensor(shape, dtype, "randn", [&normal](std::mt19937_64& e) { return normal(e); });
+}
+
+// ---- Conversion and copies -----------------------------------------------------------------------
+namespace internal {
+
+void copy_into(const Tensor& dst, const Tensor& src) {
+  GC_DISPATCH_ALL(dst.dtype(), [&] {
+    using Out = scalar_t;
+    GC_DISPATCH_ALL(src.dtype(), [&] {
+      kernels::unary_loop<Out, scalar_t>(dst, src, [](scalar_t x) { return static_cast<Out>(x); });
+    });
+  });
+}
+
+Tensor cast(const Tensor& t, DType dtype) {
+  Tensor out = empty(t.shape(), dtype);
+  copy_into(out, t);
+  out.impl()->wrapped_number = t.impl()->wrapped_number;
+  return out;
+}
+
+void check_inplace(const Tensor& self, const char* op) {
+  if (!GradMode::is_enabled()) return;
+  GC_CHECK(!(self.is_leaf() && self.requires_grad()), "[", op,
+           "] a leaf Variable that requires grad is being used in an in-place operation.");
+  GC_CHECK(!self.impl()->differentiable_view, "[", op,
+           "] in-place modification of a view of a tensor that requires grad is not supported yet; clone() the "
+           "view first, or modify it under no_grad()");
+}
+
+}  // namespace internal
+
+namespace {
+// Conversion and copy pass the gradient through; the engine casts it back to the input's dtype.
+struct ToCopyBackward0 : Node {
+  std::string name() const override { return "ToCopyBackward0"; }
+  TensorList apply(TensorList&& g) override { return {std::move(g[0])}; }
+};
+struct CloneBackward0 : Node {
+  std::string name() const override { return "CloneBackward0"; }
+  TensorList apply(TensorList&& g) override { return {std::move(g[0])}; }
+};
+// dst's old value is overwritten (zero gradient); src receives the gradient.
+struct CopyBackwards : Node {
+  std::string name() const override { return "CopyBackwards"; }
+  TensorList apply(TensorList&& g) override { return {zeros(g[0].shape(), g[0].dtype()), g[0]}; }
+};
+}  // namespace
+
+Tensor to_dtype(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = internal::cast(t, dtype);
+  out.impl()->wrapped_number = false;
+  if (is_floating(dtype))
+    if (auto node = make_node<ToCopyBackward0>({t})) set_history({out}, node);
+  return out;
+}
+
+Tensor clone(const Tensor& t) {
+  Tensor out = empty(t.shape(), t.dtype());
+  internal::copy_into(out, t);
+  if (auto node = make_node<CloneBackward0>({t})) set_history({out}, node);
+  return out;
+}
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
+
+Tensor& copy_(Tensor& dst, const Tensor& src) {
+  internal::check_inplace(dst, "copy_");
+  GC_CHECK(broadcast_shapes(dst.shape(), src.shape(), "copy_") == dst.shape(), "[copy_] the size of src ",
+           shape_str(src.shape()), " must be broadcastable to the size of the destination ", shape_str(dst.shape()));
+  internal::copy_into(dst, src);
+  if (auto node = make_node<CopyBackwards>({dst, src})) set_history({dst}, node);
+  dst.bump_version();
+  return dst;
+}
+
+// ---- fill_ / zero_ -------------------------------------------------------------------------------
+namespace {
+struct FillBackward0 : Node {
+  std::string name() const override { return "FillBackward0"; }
+  TensorList apply(TensorList&& g) override { return {zeros(g[0].shape(), g[0].dtype())}; }
+};
+}  // namespace
+
+Tensor& fill_(Tensor& self, Scalar value) {
+  internal::check_inplace(self, "fill_");
+  internal::copy_into(self, scalar_tensor(value, self.dtype()));
+  if (self.requires_grad() && GradMode::is_enabled()) {
+    auto node = std::make_shared<FillBackward0>();
+    node->set_next_edges({self});
+    set_history({self}, node);
+  }
+  self.bump_version();
+  return self;
+}
+
+Tensor& zero_(Tensor& self) { return fill_(self, 0); }
+
+}  // namespace gradcore

@@ -1,0 +1,89 @@
+// Helpers shared by the op families; not part of the public API.
+#pragma once
+
+#include "gradcore/autograd/node.h"
+#include "gradcore/kernels/loop.h"
+#include "gradcore/ops.h"
+
+namespace gradcore::internal {
+
+/// A 0-dim tensor holding `s` in the dtype it takes when combined with `other` (Python number rules).
+Tensor wrap_scalar(Scalar s, const Tensor& other);
+
+/// `t` converted to `dtype` without recording autograd (a kernel-level cast).
+Tensor cast(const Tensor& t, DType dtype);
+
+/// Writes `src` (broadcast to dst's shape, converted to dst's dtype) into `dst`; no autograd.
+void copy_into(const Tensor& dst, const Tensor& src);
+
+/// Computes out = f(a, b) elementwise; all three already have dtype T (out may alias a).
+template <typename F>
+void binary_into(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  GC_DISPATCH_ALL(out.dtype(), [&] {
+    kernels::binary_loop<scalar_t, scalar_t, scalar_t>(out, a, b, [&](scalar_t u, scalar_t v) { return static_cast<scalar_t>(f(u, v)); });
+  });
+}
+
+/// Computes f(a, b) elementwise into a new tensor of dtype `out_dtype`, both operands converted
+/// to `compute` first. `f` is a generic lambda.
+template <typename F>
+Tensor binary_kernel(const Tensor& a, const Tensor& b, DType compute, DType out_dtype, const char* op, F f) {
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), op), out_dtype);
+  Tensor x = a.dtype() == compute ? a : cast(a, compute);
+  Tensor y = b.dtype() == compute ? b : cast(b, compute);
+  GC_DISPATCH_ALL(compute, [&] {
+    if (out_dtype == DType::Bool)
+      kernels::binary_loop<bool, scalar_t, scalar_t>(out, x, y, [&](scalar_t u, scalar_t v) { return static_cast<bool>(f(u, v)); });
+    else
+      kernels::binary_loop<scalar_t, scalar_t, scalar_t>(out, x, y, [&](scalar_t u, scalar_t v) { return static_cast<scalar_t>(f(u, v)); });
+  });
+  return out;
+}
+
+/// Computes f(a) elementwise for floating dtypes (integers are promoted to float32 first).
+template <typename F>
+Tensor unary_float_kernel(const Tensor& a, const char* op, F f) {
+  Tensor x = is_floating(a.dtype()) ? a : cast(a, DType::Float32);
+  Tensor out = empty(x.shape(), x.dtype());
+  GC_DISPATCH_FLOATING(x.dtype(), op, [&] {
+    kernels::unary_loop<scalar_t, scalar_t>(out, x, [&](scalar_t u) { return static_cast<scalar_t>(f(u)); });
+  });
+  return out;
+}
+
+/// Rejects in-place ops that would corrupt autograd: on a leaf that requires grad (with grad mode
+/// on) and on a differentiable view.
+void check_inplace(const Tensor& self, const char* op);
+
+/// Runs an in-place op: without autograd, `kernel()` writes into self; with it, `functional()`
+/// computes the result out of place (recording the graph), which then becomes self's data and
+/// history. Bumps self's version either way.
+template <typename Kernel, typename Functional>
+Tensor& inplace(Tensor& self, const TensorList& others, const char* op, Kernel kernel, Functional functional) {
+  check_inplace(self, op);
+  TensorList all = others;
+  all.push_back(self);
+  if (any_requires_grad(all)) {
+    Tensor result = functional();
+    GC_CHECK(broadcast_shapes(self.shape(), result.shape(), op) == self.shape(), "[", op, "] output with shape ",
+             shape_str(self.shape()), " doesn't match the broadcast shape ", shape_str(result.shape()));
+    copy_into(self, result);
+    self.impl()->grad_fn = result.grad_fn();
+    self.impl()->output_nr = result.output_nr();
+  } else {
+    kernel();
+  }
+  self.bump_version();
+  return self;
+}
+
+/// Flags a view produced by a recorded view op (see TensorImpl::differentiable_view).
+inline void mark_differentiable_view(const Tensor& view) {
+  view.impl()->differentiable_view = true;
+  view.impl()->view_version = view.version();
+}
+
+/// Checks that the in-place result dtype `result` can be stored in self (float into int is refused).
+void check_inplace_cast(DType result, const Tensor& self, const char* op);
+
+}  // namespace gradcore::internal

@@ -1,0 +1,47 @@
+// Storage: one contiguous, 64-byte aligned buffer shared by a tensor and all of its views.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace gradcore {
+
+/// Counts in-place modifications of a tensor's data. Shared by a tensor and its views (and by
+/// `detach()`), so that autograd notices when a tensor saved for backward is overwritten.
+struct VersionCounter {
+  std::atomic<uint32_t> value{0};
+};
+
+/// A raw buffer: owned (allocated here, 64-byte aligned) or borrowed from another library (numpy,
+/// DLPack), in which case `owner` keeps the lender's object alive for as long as the storage lives.
+class Storage {
+ public:
+  /// Allocates `nbytes` (aligned, uninitialised); throws OutOfMemory when the system refuses.
+  static std::shared_ptr<Storage> allocate(size_t nbytes);
+  /// Wraps memory owned elsewhere; `owner` is released when the storage dies.
+  static std::shared_ptr<Storage> borrow(void* data, size_t nbytes, std::shared_ptr<void> owner);
+
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
+
+  /// Start of the buffer (may be null for an empty storage).
+  void* data() const { return data_; }
+  /// Size of the buffer in bytes.
+  size_t nbytes() const { return nbytes_; }
+  /// The version counter that tensors created on this storage share by default.
+  VersionCounter& version() { return version_; }
+
+ private:
+  Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
+      : data_(data), nbytes_(nbytes), owner_(std::move(owner)) {}
+
+  void* data_;
+  size_t nbytes_;
+  std::shared_ptr<void> owner_;  // null when the buffer is ours to free
+  VersionCounter version_;
+};
+
+}  // namespace gradcore

@@ -1,0 +1,113 @@
+"""gradcore: a small tensor engine with automatic differentiation.
+
+The C++ core (``gradcore._C``) holds tensors, kernels and the autograd engine; this package adds the
+PyTorch-shaped Python surface: creation functions, grad-mode context managers and printing.
+Use it as ``import gradcore as torch``.
+"""
+import builtins as _builtins
+
+from . import _C
+from ._C import (
+    Tensor,
+    dtype,
+    float32,
+    float64,
+    int64,
+    from_numpy,
+    from_dlpack,
+    ones,
+    zeros,
+    empty,
+    full,
+    rand,
+    randn,
+    arange,
+    manual_seed,
+    is_grad_enabled,
+)
+from ._tensor_str import set_printoptions, get_printoptions
+from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled
+from . import autograd
+from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
+from ._size import Size
+
+bool = _C.bool  # noqa: A001  (PyTorch's name; shadows the builtin inside this module only)
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+__version__ = "0.1.0"
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (a number, nested lists/tuples, a numpy array or a tensor).
+
+    The dtype is inferred like PyTorch: bools -> bool, ints -> int64, any float -> float32.
+    """
+    import numpy as np
+
+    if isinstance(data, Tensor):
+        out = data.detach().clone()
+        if dtype is not None:
+            out = out.to(dtype)
+    elif isinstance(data, np.ndarray):
+        out = from_numpy(np.ascontiguousarray(data) if data.dtype != np.float16 else data.astype(np.float32)).clone()
+        if dtype is not None:
+            out = out.to(dtype)
+    else:
+        out = _C._tensor_from_data(data, dtype)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _like(factory):
+    def like(input, *, dtype=None, requires_grad=False, device=None):
+        return factory(input.shape, dtype=dtype if dtype is not None else input.dtype, requires_grad=requires_grad)
+
+    like.__name__ = factory.__name__ + "_like"
+    like.__doc__ = f"``{factory.__name__}`` with the shape (and by default the dtype) of ``input``."
+    return like
+
+
+ones_like = _like(ones)
+zeros_like = _like(zeros)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None):
+    """``full`` with the shape (and by default the dtype) of ``input``."""
+    return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype, requires_grad=requires_grad)
+
+
+def is_tensor(obj):
+    """Whether ``obj`` is a gradcore Tensor."""
+    return isinstance(obj, Tensor)
+
+
+# Function forms of the Tensor methods (torch.add(x, y) == x.add(y)).
+def _function(name):
+    method = getattr(Tensor, name)
+
+    def fn(input, *args, **kwargs):
+        return method(input, *args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Function form of ``Tensor.{name}``."
+    return fn
+
+
+for _name in ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
+              "lt", "le", "gt", "ge", "all", "any", "clone", "detach", "reshape", "numel"):
+    globals()[_name] = _function(_name)
+subtract, multiply, divide, negative = sub, mul, div, neg
+
+
+def where(condition, input, other):
+    """Elements of ``input`` where ``condition`` is true, else of ``other`` (broadcast)."""
+    return _C.where(condition, input, other)
+
+
+del _name, _builtins

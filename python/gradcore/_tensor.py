@@ -1,0 +1,48 @@
+"""Python-level Tensor methods: printing, backward, iteration. Everything else is bound in C++."""
+import numpy as _np
+
+from . import _C
+from ._tensor_str import format_tensor
+
+Tensor = _C.Tensor
+
+
+def _repr(self):
+    grad_fn = self.grad_fn
+    return format_tensor(_np.asarray(self.detach()), requires_grad=self.requires_grad,
+                         grad_fn_name=grad_fn.name() if grad_fn is not None else None)
+
+
+def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulates the gradient of this tensor into the leaves of its graph (``.grad``)."""
+    from .autograd import backward
+
+    backward(self, gradient, retain_graph, create_graph, inputs)
+
+
+def _iter(self):
+    if self.dim() == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(len(self)))
+
+
+def _format(self, spec):
+    if self.dim() == 0:
+        return self.item().__format__(spec)
+    return object.__format__(self, spec)
+
+
+def _array(self, dtype=None, copy=None):
+    if self.requires_grad:
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+    a = _np.asarray(memoryview(self))
+    return a.astype(dtype, copy=False) if dtype is not None else a
+
+
+Tensor.__repr__ = _repr
+Tensor.__str__ = _repr
+Tensor.__format__ = _format
+Tensor.__iter__ = _iter
+Tensor.__array__ = _array
+Tensor.__array_priority__ = 1000  # numpy defers binary operators to the tensor
+Tensor.backward = _backward
