@@ -55,9 +55,7 @@ std::optional<Tensor> to_operand(py::handle h, const Tensor& like) {
   if (is_tensor(h)) return h.cast<Tensor>();
   Scalar s;
   if (!to_scalar(h, s)) return std::nullopt;
-  Tensor probe = scalar_tensor(s, std::nullopt, true);
-  DType t = result_type(like, probe);
-  return t == probe.dtype() ? probe : scalar_tensor(s, t, true);
+  return wrapped_scalar(s, like);
 }
 
 Shape to_shape(py::handle seq, const char* op) {

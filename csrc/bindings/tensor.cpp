@@ -128,12 +128,12 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("is_leaf", [](const Tensor& t) { return t.is_leaf(); })
       .def_property_readonly("grad_fn", [](const Tensor& t) { return t.grad_fn(); })
       .def_property("grad", [](const Tensor& t) -> py::object {
-        if (!t.is_leaf() && !t.retains_grad() && !t.grad().defined())
-          PyErr_WarnEx(PyExc_UserWarning,
+        if (!t.is_leaf() && !t.retains_grad() && !t.grad().defined() && PyErr_WarnEx(PyExc_UserWarning,
                        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
                        "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
                        "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
-                       1);
+                       1) < 0)
+          throw py::error_already_set();  // warnings configured as errors
         return py::cast(t.grad());
       }, [](Tensor& t, py::object g) {
         if (g.is_none()) return t.set_grad(Tensor());

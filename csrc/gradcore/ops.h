@@ -42,6 +42,10 @@ void manual_seed(uint64_t seed);
 // ---- Type promotion and conversion ----------------------------------------------------------
 /// The dtype PyTorch computes `a op b` in (torch.result_type).
 DType result_type(const Tensor& a, const Tensor& b);
+/// The dtype of `a op s` for a Python number s.
+DType result_type(const Tensor& a, Scalar s);
+/// A 0-dim "wrapped number" tensor holding `s` in the dtype it takes when combined with `other`.
+Tensor wrapped_scalar(Scalar s, const Tensor& other);
 /// The dtype of a Python number (float numbers take the default float32).
 DType scalar_dtype(Scalar s);
 /// A copy converted to `dtype` (the tensor itself when it already has it); differentiable.

@@ -7,9 +7,6 @@
 
 namespace gradcore::internal {
 
-/// A 0-dim tensor holding `s` in the dtype it takes when combined with `other` (Python number rules).
-Tensor wrap_scalar(Scalar s, const Tensor& other);
-
 /// `t` converted to `dtype` without recording autograd (a kernel-level cast).
 Tensor cast(const Tensor& t, DType dtype);
 

@@ -7,7 +7,6 @@ namespace gradcore {
 
 using internal::binary_kernel;
 using internal::unary_float_kernel;
-using internal::wrap_scalar;
 
 // ---- Type promotion ------------------------------------------------------------------------------
 // PyTorch ranks operands in three tiers: tensors with dims, 0-dim tensors, Python numbers. A lower
@@ -35,26 +34,27 @@ int combine_tiers(int higher, int lower) {
 }
 }  // namespace
 
-DType result_type(const Tensor& a, const Tensor& b) {
+namespace {
+// The tier a tensor takes part in promotion with: 0 with dims, 1 zero-dim, 2 Python number.
+int tier_of(const Tensor& t) { return t.impl()->wrapped_number ? 2 : t.dim() == 0 ? 1 : 0; }
+
+DType promote_in_tiers(std::initializer_list<std::pair<int, DType>> operands) {
   int tiers[3] = {-1, -1, -1};  // dims, zero-dim, wrapped number
-  for (const Tensor* t : {&a, &b}) {
-    int tier = t->impl()->wrapped_number ? 2 : t->dim() == 0 ? 1 : 0;
-    DType d = t->dtype();
+  for (auto [tier, d] : operands) {
     if (tier == 2 && is_floating(d)) d = DType::Float32;  // Python floats take the default dtype
     tiers[tier] = tiers[tier] < 0 ? static_cast<int>(d) : static_cast<int>(promote_types(static_cast<DType>(tiers[tier]), d));
   }
   return static_cast<DType>(combine_tiers(tiers[0], combine_tiers(tiers[1], tiers[2])));
 }
+}  // namespace
 
-namespace internal {
-
-Tensor wrap_scalar(Scalar s, const Tensor& other) {
-  Tensor probe = scalar_tensor(s, std::nullopt, true);
-  DType t = result_type(other, probe);
-  return t == probe.dtype() ? probe : scalar_tensor(s, t, true);
+DType result_type(const Tensor& a, const Tensor& b) {
+  return promote_in_tiers({{tier_of(a), a.dtype()}, {tier_of(b), b.dtype()}});
 }
 
-}  // namespace internal
+DType result_type(const Tensor& a, Scalar b) { return promote_in_tiers({{tier_of(a), a.dtype()}, {2, scalar_dtype(b)}}); }
+
+Tensor wrapped_scalar(Scalar s, const Tensor& other) { return scalar_tensor(s, result_type(other, s), true); }
 
 // ---- add / sub -----------------------------------------------------------------------------------
 namespace {
@@ -108,7 +108,7 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
   if (auto node = make_node<AddBackward0>({a, b}, alpha.value)) set_history({out}, node);
   return out;
 }
-Tensor add(const Tensor& a, Scalar b, Scalar alpha) { return add(a, wrap_scalar(b, a), alpha); }
+Tensor add(const Tensor& a, Scalar b, Scalar alpha) { return add(a, wrapped_scalar(b, a), alpha); }
 
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
   check_not_bool_sub(a, b);
@@ -117,10 +117,10 @@ Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
   if (auto node = make_node<SubBackward0>({a, b}, alpha.value)) set_history({out}, node);
   return out;
 }
-Tensor sub(const Tensor& a, Scalar b, Scalar alpha) { return sub(a, wrap_scalar(b, a), alpha); }
+Tensor sub(const Tensor& a, Scalar b, Scalar alpha) { return sub(a, wrapped_scalar(b, a), alpha); }
 
 Tensor rsub(const Tensor& a, Scalar b, Scalar alpha) {
-  Tensor s = wrap_scalar(b, a);
+  Tensor s = wrapped_scalar(b, a);
   check_not_bool_sub(a, s);
   Tensor out = add_kernel(s, a, -alpha.value, "rsub");
   if (auto node = make_node<RsubBackward1>({a}, alpha.value)) set_history({out}, node);
@@ -155,7 +155,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   }
   return out;
 }
-Tensor mul(const Tensor& a, Scalar b) { return mul(a, wrap_scalar(b, a)); }
+Tensor mul(const Tensor& a, Scalar b) { return mul(a, wrapped_scalar(b, a)); }
 
 // ---- div -----------------------------------------------------------------------------------------
 namespace {
@@ -187,7 +187,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   }
   return out;
 }
-Tensor div(const Tensor& a, Scalar b) { return div(a, wrap_scalar(b, a)); }
+Tensor div(const Tensor& a, Scalar b) { return div(a, wrapped_scalar(b, a)); }
 
 // ---- neg -----------------------------------------------------------------------------------------
 namespace {
@@ -302,7 +302,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 }
 
 Tensor pow(const Tensor& base, Scalar exponent) {
-  Tensor out = pow_kernel(base, wrap_scalar(exponent, base));
+  Tensor out = pow_kernel(base, wrapped_scalar(exponent, base));
   if (auto node = make_node<PowBackward0>({base}, exponent.value)) {
     node->self = SavedTensor(base, false);
     set_history({out}, node);
@@ -311,7 +311,7 @@ Tensor pow(const Tensor& base, Scalar exponent) {
 }
 
 Tensor pow(Scalar base, const Tensor& exponent) {
-  Tensor out = pow_kernel(wrap_scalar(base, exponent), exponent);
+  Tensor out = pow_kernel(wrapped_scalar(base, exponent), exponent);
   if (auto node = make_node<PowBackward2>({exponent}, base.value)) {
     node->exponent = SavedTensor(exponent, false);
     node->result = SavedTensor(out, true);
