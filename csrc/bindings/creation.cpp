@@ -64,8 +64,8 @@ void fill(py::handle data, size_t depth, NestedData& out) {
     return;
   }
   if (!is_sequence(data))
-    throw py::value_error(detail::cat("expected sequence of length ", out.shape[depth], " at dim ", depth, " (got ",
-                                      Py_TYPE(data.ptr())->tp_name, ")"));
+    throw py::type_error(detail::cat("tensor(): expected a sequence of length ", out.shape[depth], " at dim ", depth,
+                                     " but got '", Py_TYPE(data.ptr())->tp_name, "' (not a sequence)"));
   size_t n = py::len(data);
   if (static_cast<int64_t>(n) != out.shape[depth])
     throw py::value_error(detail::cat("expected sequence of length ", out.shape[depth], " at dim ", depth, " (got ", n, ")"));

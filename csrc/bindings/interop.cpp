@@ -229,6 +229,8 @@ void bind_interop(py::module_& m) {
      py::arg("dl_device") = py::none(), py::arg("copy") = py::none());
   cls.def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(dlpack::kDLCPU, 0); });
   cls.def_buffer([](TensorImpl& impl) {
+    GC_CHECK(!(impl.requires_grad || impl.grad_fn), "Can't call numpy() on Tensor that requires grad. Use "
+             "tensor.detach().numpy() instead.");
     const auto item = static_cast<py::ssize_t>(itemsize(impl.dtype));
     std::vector<py::ssize_t> strides;
     for (int64_t s : impl.strides) strides.push_back(static_cast<py::ssize_t>(s) * item);

@@ -71,7 +71,10 @@ Shape to_shape(py::handle seq, const char* op) {
       throw py::type_error(detail::cat(op, "(): argument 'size' must be tuple of ints, but found element of type ",
                                        Py_TYPE(v.ptr())->tp_name, " at pos ", i));
     }
-    shape.push_back(v.cast<int64_t>());
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+    if (overflow) throw py::type_error(detail::cat(op, "(): Overflow when unpacking long long (size at pos ", i, ")"));
+    shape.push_back(n);
   }
   return shape;
 }

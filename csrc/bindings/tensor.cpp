@@ -120,7 +120,10 @@ void bind_tensor(py::module_& m) {
       });
 
   // ---- Autograd state ----
-  cls.def_property("requires_grad", [](const Tensor& t) { return t.requires_grad(); }, [](Tensor& t, bool v) { t.set_requires_grad(v); })
+  cls.def_property("requires_grad", [](const Tensor& t) { return t.requires_grad(); }, [](Tensor& t, bool v) {
+        GC_CHECK(t.is_leaf(), "you can only change requires_grad flags of leaf variables.");
+        t.set_requires_grad(v);
+      })
       .def("requires_grad_", [](Tensor t, bool v) {
         t.set_requires_grad(v);
         return t;
@@ -154,8 +157,12 @@ void bind_tensor(py::module_& m) {
         TensorImpl* d = t.impl();
         GC_CHECK(!t.requires_grad() || is_floating(src.dtype()), "data set to a tensor that requires gradients must "
                  "be floating point");
+        // Keep counting this tensor's versions, but in a counter of its own: the default one lives in
+        // the old storage and would keep that storage's memory alive.
+        auto own = std::make_shared<VersionCounter>();
+        own->value.store(t.version());
         d->storage = src.storage();
-        d->version = src.impl()->version;
+        d->version = std::move(own);
         d->sizes = src.shape();
         d->strides = src.strides();
         d->offset = src.storage_offset();
@@ -170,7 +177,13 @@ void bind_tensor(py::module_& m) {
   def_binary(cls, "__mul__", [](const Tensor& a, const Tensor& b) { return mul(a, b); });
   def_binary(cls, "__rmul__", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, true);
   def_binary(cls, "__truediv__", [](const Tensor& a, const Tensor& b) { return div(a, b); });
-  def_binary(cls, "__rtruediv__", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
+  // `n / x` is reciprocal(x) * n, as in PyTorch (so its grad_fn is MulBackward0).
+  cls.def("__rtruediv__", [](const Tensor& self, py::handle other) -> py::object {
+    if (is_tensor(other)) return py::cast(div(other.cast<Tensor>(), self));
+    Scalar s;
+    if (!to_scalar(other, s)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    return py::cast(mul(reciprocal(self), s));
+  });
   def_binary(cls, "__eq__", [](const Tensor& a, const Tensor& b) { return eq(a, b); });
   def_binary(cls, "__ne__", [](const Tensor& a, const Tensor& b) { return ne(a, b); });
   def_binary(cls, "__lt__", [](const Tensor& a, const Tensor& b) { return lt(a, b); });
@@ -233,6 +246,7 @@ void bind_tensor(py::module_& m) {
       })
       .def("neg", [](const Tensor& a) { return neg(a); })
       .def("exp", [](const Tensor& a) { return exp(a); })
+      .def("reciprocal", [](const Tensor& a) { return reciprocal(a); })
       .def("log", [](const Tensor& a) { return log(a); })
       .def("sqrt", [](const Tensor& a) { return sqrt(a); })
       .def("eq", [=](const Tensor& a, py::handle b) { return eq(a, operand(b, a, "eq")); })
@@ -263,6 +277,7 @@ void bind_tensor(py::module_& m) {
         if (is_tensor(v)) {
           Tensor t = v.cast<Tensor>();
           GC_CHECK(t.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", t.dim(), " dimensions.");
+          if (t.requires_grad()) return copy_(a, t);  // keeps the value in the graph (its gradient is the sum)
           return fill_(a, Scalar(t.item()));
         }
         return fill_(a, scalar_arg(v, "fill_(): argument 'value'"));

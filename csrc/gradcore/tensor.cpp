@@ -144,7 +144,9 @@ void Tensor::set_grad(const Tensor& grad) {
 
 void Tensor::retain_grad() {
   GC_CHECK(requires_grad(), "can't retain_grad on Tensor that has requires_grad=False");
-  if (!is_leaf()) impl_->retains_grad = true;
+  if (is_leaf() || impl_->retains_grad) return;
+  impl_->retains_grad = true;
+  impl_->grad_fn->retain_grad_for(impl_->output_nr, impl_);
 }
 bool Tensor::retains_grad() const { return impl_->retains_grad; }
 

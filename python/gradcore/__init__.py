@@ -51,7 +51,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         if dtype is not None:
             out = out.to(dtype)
     elif isinstance(data, np.ndarray):
-        out = from_numpy(np.ascontiguousarray(data) if data.dtype != np.float16 else data.astype(np.float32)).clone()
+        out = from_numpy(np.array(data, dtype=np.float32 if data.dtype == np.float16 else data.dtype, order="C"))
         if dtype is not None:
             out = out.to(dtype)
     else:
@@ -99,10 +99,17 @@ def _function(name):
     return fn
 
 
-for _name in ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
+for _name in ("add", "sub", "mul", "div", "neg", "reciprocal", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
               "lt", "le", "gt", "ge", "all", "any", "clone", "detach", "reshape", "numel"):
     globals()[_name] = _function(_name)
 subtract, multiply, divide, negative = sub, mul, div, neg
+
+
+def pow(input, exponent):
+    """``input ** exponent``; either may be a number (a number base gives PowBackward2, as in PyTorch)."""
+    if isinstance(input, Tensor):
+        return input.pow(exponent)
+    return exponent.__rpow__(input)
 
 
 def where(condition, input, other):

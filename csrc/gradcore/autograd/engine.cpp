@@ -175,6 +175,7 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
         if (capture_task[c] == idx) captured[c] = grads[capture_edges[c].input_nr];
       if (dynamic_cast<AccumulateGrad*>(fn)) continue;  // autograd.grad leaves .grad untouched
     }
+    fn->store_retained_grads(grads);
     TensorList outputs;
     bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
     if (any_grad) outputs = fn->apply(std::move(grads));

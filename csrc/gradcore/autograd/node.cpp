@@ -51,26 +51,41 @@ void Node::set_next_edges(const TensorList& inputs) {
 
 AccumulateGrad::AccumulateGrad(Tensor leaf) : leaf_(std::move(leaf)) {}
 
-TensorList AccumulateGrad::apply(TensorList&& grads) {
-  Tensor& g = grads[0];
-  if (!g.defined()) return {};
-  TensorImpl* leaf = leaf_.impl();
-  if (!leaf->grad) {
+void accumulate_into(std::shared_ptr<TensorImpl>& slot, const Tensor& g) {
+  if (!slot) {
     if (GradMode::is_enabled()) {
-      leaf->grad = g.impl_ptr();  // create_graph: .grad keeps its history
+      slot = g.impl_ptr();  // create_graph: the gradient keeps its history
     } else if (g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
                g.storage_offset() == 0) {
-      leaf->grad = g.detach().impl_ptr();  // nobody else sees this buffer: take it without a copy
+      slot = g.detach().impl_ptr();  // only the engine sees this buffer: take it without a copy
     } else {
-      leaf->grad = clone(g.detach()).impl_ptr();  // never alias a user's tensor or a broadcast view
+      slot = clone(g.detach()).impl_ptr();  // never alias a user's tensor or a broadcast view
     }
   } else if (GradMode::is_enabled()) {
-    leaf->grad = add(Tensor(leaf->grad), g).impl_ptr();
+    slot = add(Tensor(slot), g).impl_ptr();
   } else {
-    Tensor existing(leaf->grad);
+    Tensor existing(slot);
     add_(existing, g);  // in place, as PyTorch does: references to .grad see the sum
   }
+}
+
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  if (grads[0].defined()) accumulate_into(leaf_.impl()->grad, grads[0]);
   return {};
+}
+
+void Node::retain_grad_for(uint32_t output_nr, const std::shared_ptr<TensorImpl>& tensor) {
+  for (auto& [nr, t] : retained_)
+    if (nr == output_nr && t.lock() == tensor) return;
+  retained_.emplace_back(output_nr, tensor);
+}
+
+void Node::store_retained_grads(const TensorList& grads) {
+  for (auto& [nr, weak] : retained_) {
+    std::shared_ptr<TensorImpl> t = weak.lock();
+    if (t && t->grad_fn.get() == this && nr < grads.size() && grads[nr].defined())
+      accumulate_into(t->grad, grads[nr]);  // grads[nr] is still referenced by the caller: never taken
+  }
 }
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output)

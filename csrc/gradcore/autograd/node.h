@@ -52,6 +52,12 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Whether the gradient for forward input i is needed.
   bool needs_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
 
+  /// Makes backward store the gradient of forward output `output_nr` in `tensor`'s .grad
+  /// (Tensor::retain_grad). Held weakly: a dead tensor is skipped.
+  void retain_grad_for(uint32_t output_nr, const std::shared_ptr<TensorImpl>& tensor);
+  /// Called by the engine with this node's incoming gradients before apply().
+  void store_retained_grads(const TensorList& grads);
+
   /// Connects this node to the forward inputs (records edges and input metadata).
   void set_next_edges(const TensorList& inputs);
   void set_num_inputs(uint32_t n) { num_inputs_ = n; }
@@ -59,6 +65,7 @@ class Node : public std::enable_shared_from_this<Node> {
  protected:
   std::vector<Edge> next_edges_;
   std::vector<InputMeta> input_meta_;
+  std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained_;
   uint32_t num_inputs_ = 1;
   uint64_t sequence_nr_;
 };
@@ -96,6 +103,10 @@ class SavedTensor {
   bool is_output_ = false;
   bool released_ = false;
 };
+
+/// Adds `incoming` into the gradient slot `slot` as AccumulateGrad does for leaves: in place when no
+/// graph is being recorded, never aliasing a caller's tensor.
+void accumulate_into(std::shared_ptr<TensorImpl>& slot, const Tensor& incoming);
 
 /// True when grad mode is on and any of `inputs` requires grad.
 bool any_requires_grad(const TensorList& inputs);

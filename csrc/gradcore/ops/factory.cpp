@@ -112,6 +112,21 @@ Tensor cast(const Tensor& t, DType dtype) {
   return out;
 }
 
+Tensor snapshot_for_inplace(const Tensor& self) {
+  Tensor data = empty(self.shape(), self.dtype());
+  copy_into(data, self);
+  auto impl = std::make_shared<TensorImpl>(*self.impl());
+  impl->storage = data.storage();
+  impl->version = data.impl()->version;
+  impl->strides = data.strides();
+  impl->offset = 0;
+  impl->grad.reset();
+  impl->retains_grad = false;
+  impl->differentiable_view = false;
+  impl->refresh_geometry();
+  return Tensor(std::move(impl));
+}
+
 void check_inplace(const Tensor& self, const char* op) {
   if (!GradMode::is_enabled()) return;
   GC_CHECK(!(self.is_leaf() && self.requires_grad()), "[", op,

@@ -52,16 +52,21 @@ Tensor unary_float_kernel(const Tensor& a, const char* op, F f) {
 /// on) and on a differentiable view.
 void check_inplace(const Tensor& self, const char* op);
 
-/// Runs an in-place op: without autograd, `kernel()` writes into self; with it, `functional()`
-/// computes the result out of place (recording the graph), which then becomes self's data and
-/// history. Bumps self's version either way.
+/// A copy of self's current data that keeps self's place in the graph (grad_fn, output_nr,
+/// requires_grad): the "before" value an in-place op's backward may need after self is overwritten.
+Tensor snapshot_for_inplace(const Tensor& self);
+
+/// Runs an in-place op: without autograd, `kernel()` writes into self; with it,
+/// `functional(before)` computes the result out of place from a snapshot of self (recording the
+/// graph, and saving the snapshot rather than the soon-overwritten self), and the result then
+/// becomes self's data and history. Bumps self's version either way.
 template <typename Kernel, typename Functional>
 Tensor& inplace(Tensor& self, const TensorList& others, const char* op, Kernel kernel, Functional functional) {
   check_inplace(self, op);
   TensorList all = others;
   all.push_back(self);
   if (any_requires_grad(all)) {
-    Tensor result = functional();
+    Tensor result = functional(snapshot_for_inplace(self));
     GC_CHECK(broadcast_shapes(self.shape(), result.shape(), op) == self.shape(), "[", op, "] output with shape ",
              shape_str(self.shape()), " doesn't match the broadcast shape ", shape_str(result.shape()));
     copy_into(self, result);

@@ -209,6 +209,28 @@ Tensor neg(const Tensor& a) {
   return out;
 }
 
+// ---- reciprocal ----------------------------------------------------------------------------------
+namespace {
+struct ReciprocalBackward0 : Node {
+  SavedTensor result;
+  std::string name() const override { return "ReciprocalBackward0"; }
+  TensorList apply(TensorList&& g) override {
+    Tensor r = result.unpack(this);
+    return {neg(mul(g[0], mul(r, r)))};
+  }
+  void release_saved() override { result.release(); }
+};
+}  // namespace
+
+Tensor reciprocal(const Tensor& a) {
+  Tensor out = unary_float_kernel(a, "reciprocal", [](auto x) { return decltype(x)(1) / x; });
+  if (auto node = make_node<ReciprocalBackward0>({a})) {
+    node->result = SavedTensor(out, true);
+    set_history({out}, node);
+  }
+  return out;
+}
+
 // ---- pow -----------------------------------------------------------------------------------------
 namespace {
 // d/dx x^p = p x^(p-1); PyTorch defines it as 0 where p == 0 (even at x == 0).
@@ -439,7 +461,7 @@ Tensor& binary_inplace(Tensor& self, const Tensor& other, const char* op, DType 
            shape_str(self.shape()), " doesn't match the broadcast shape ",
            shape_str(broadcast_shapes(self.shape(), other.shape(), op)));
   auto kernel = [&] {
-    if (self.dtype() != compute) return internal::copy_into(self, functional());
+    if (self.dtype() != compute) return internal::copy_into(self, functional(self));
     Tensor y = other.dtype() == compute ? other : internal::cast(other, compute);
     internal::binary_into(self, self, y, f);
   };
@@ -451,22 +473,22 @@ Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
   double a = alpha.value;
   return binary_inplace(self, other, "add_", result_type(self, other),
                         [a](auto x, auto y) { return a == 1 ? x + y : x + static_cast<decltype(x)>(a) * y; },
-                        [&] { return add(self, other, alpha); });
+                        [&](const Tensor& before) { return add(before, other, alpha); });
 }
 Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
   double a = alpha.value;
   return binary_inplace(self, other, "sub_", result_type(self, other),
                         [a](auto x, auto y) { return a == 1 ? x - y : x - static_cast<decltype(x)>(a) * y; },
-                        [&] { return sub(self, other, alpha); });
+                        [&](const Tensor& before) { return sub(before, other, alpha); });
 }
 Tensor& mul_(Tensor& self, const Tensor& other) {
   return binary_inplace(self, other, "mul_", result_type(self, other), [](auto x, auto y) { return x * y; },
-                        [&] { return mul(self, other); });
+                        [&](const Tensor& before) { return mul(before, other); });
 }
 Tensor& div_(Tensor& self, const Tensor& other) {
   DType t = result_type(self, other);
   return binary_inplace(self, other, "div_", is_floating(t) ? t : DType::Float32,
-                        [](auto x, auto y) { return x / y; }, [&] { return div(self, other); });
+                        [](auto x, auto y) { return x / y; }, [&](const Tensor& before) { return div(before, other); });
 }
 
 }  // namespace gradcore

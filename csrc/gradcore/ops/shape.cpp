@@ -60,10 +60,12 @@ Tensor expand(const Tensor& a, const Shape& shape) {
 
 // ---- view / reshape ------------------------------------------------------------------------------
 namespace {
+// `unsafe` names the view that reshape puts on its own fresh copy (PyTorch's _unsafe_view).
 struct ViewBackward0 : Node {
   Shape self_shape;
-  explicit ViewBackward0(Shape s) : self_shape(std::move(s)) {}
-  std::string name() const override { return "ViewBackward0"; }
+  bool unsafe;
+  ViewBackward0(Shape s, bool u) : self_shape(std::move(s)), unsafe(u) {}
+  std::string name() const override { return unsafe ? "UnsafeViewBackward0" : "ViewBackward0"; }
   TensorList apply(TensorList&& g) override { return {reshape(g[0], self_shape)}; }
 };
 
@@ -119,6 +121,7 @@ Shape view_strides(const Tensor& a, const Shape& shape) {
   if (view_d != -1) return {};
   return strides;
 }
+
 }  // namespace
 
 Tensor view(const Tensor& a, const Shape& shape) {
@@ -128,7 +131,7 @@ Tensor view(const Tensor& a, const Shape& shape) {
            "[view] view size is not compatible with input tensor's size and stride (at least one dimension spans "
            "across two contiguous subspaces). Use .reshape(...) instead.");
   Tensor out = make_view(a, sizes, std::move(strides), a.storage_offset());
-  if (auto node = make_node<ViewBackward0>({a}, a.shape())) {
+  if (auto node = make_node<ViewBackward0>({a}, a.shape(), false)) {
     set_history({out}, node);
     internal::mark_differentiable_view(out);
   }
@@ -138,7 +141,13 @@ Tensor view(const Tensor& a, const Shape& shape) {
 Tensor reshape(const Tensor& a, const Shape& shape) {
   Shape sizes = infer_shape(shape, a.numel(), "reshape");
   if (sizes.empty() || !view_strides(a, sizes).empty()) return view(a, sizes);
-  return view(clone(a), sizes);
+  // Strides forbid a view: copy, then present the copy in the new shape. One node covers both, as
+  // PyTorch's UnsafeViewBackward0 (the gradient is reshaped back).
+  Tensor copy = empty(a.shape(), a.dtype());
+  internal::copy_into(copy, a);
+  Tensor out = make_view(copy, sizes, contiguous_strides(sizes), 0);
+  if (auto node = make_node<ViewBackward0>({a}, a.shape(), true)) set_history({out}, node);
+  return out;
 }
 
 }  // namespace gradcore

@@ -4,18 +4,31 @@ import functools
 from .. import _C
 
 
-class _GradModeContext:
-    """Base for context managers that are also decorators (PyTorch's behaviour)."""
+class _DecoratorContext:
+    """A context manager that also decorates functions (each call runs inside a fresh context)."""
 
     def __call__(self, fn):
+        make = self._clone
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__(*self._args):
+            with make():
                 return fn(*args, **kwargs)
 
         return wrapper
 
-    _args = ()
+    def _clone(self):
+        return self.__class__()
+
+
+class _SetMode(_DecoratorContext):
+    _mode = True
+
+    def __new__(cls, orig_func=None):
+        # Allows the bare decorator form `@no_grad` besides `@no_grad()` and `with no_grad():`.
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
 
     def __enter__(self):
         self._previous = _C.is_grad_enabled()
@@ -27,27 +40,34 @@ class _GradModeContext:
         return False
 
 
-class no_grad(_GradModeContext):
+class no_grad(_SetMode):
     """Disables gradient recording inside the block (or the decorated function)."""
 
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_SetMode):
     """Enables gradient recording inside the block (or the decorated function)."""
 
     _mode = True
 
 
-class set_grad_enabled(_GradModeContext):
-    """Sets grad mode to ``mode``; takes effect at once (usable as a function), and as a context
-    manager restores the previous mode on exit."""
+class set_grad_enabled(_DecoratorContext):
+    """Sets grad mode to ``mode``. Takes effect at once (so it also works as a plain function call);
+    as a context manager it restores the previous mode on exit; as a decorator it applies the mode
+    only while the decorated function runs."""
 
     def __init__(self, mode):
         self._previous = _C.is_grad_enabled()
-        self._mode = _builtin_bool(mode)
-        self._args = (mode,)
+        self._mode = bool(mode)
         _C._set_grad_enabled(self._mode)
+
+    def __call__(self, fn):
+        _C._set_grad_enabled(self._previous)  # a decorator must not change the caller's mode
+        return super().__call__(fn)
+
+    def _clone(self):
+        return set_grad_enabled(self._mode)
 
     def __enter__(self):
         return self
@@ -55,6 +75,3 @@ class set_grad_enabled(_GradModeContext):
     def __exit__(self, *exc):
         _C._set_grad_enabled(self._previous)
         return False
-
-
-_builtin_bool = bool

@@ -1,0 +1,405 @@
+"""Error cases: gradcore must raise the exception type PyTorch raises, with a helpful message.
+
+Each case is a function of the library module (``lib``), so the very same code runs against gradcore
+and, where torch is installed, against torch:
+
+* ``test_error[...]`` (gradcore only, no torch needed) checks the exception type and key words of
+  gradcore's message;
+* ``test_error_type_matches_torch[...]`` (skipped without torch) runs the same code on torch and
+  checks that it raises the same type, and that the words the two messages are expected to share
+  are in torch's message too (which keeps the expectations honest).
+
+The absurd-size allocations also run in a subprocess, to prove the interpreter survives them.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import gradcore
+
+
+class Case:
+    def __init__(self, id, fn, exc, match=None, common=None, torch_exc=None):
+        self.id = id
+        self.fn = fn  # fn(lib) must raise
+        self.exc = exc  # what gradcore must raise (a type or a tuple of types)
+        self.match = match  # regex gradcore's message must contain
+        self.common = common  # regex both messages must contain
+        self.torch_exc = torch_exc or exc  # what torch raises, where it differs by design
+
+    def __repr__(self):
+        return self.id
+
+
+def _int_iadd_float(lib):
+    t = lib.tensor([1, 2])
+    t += 1.5
+    return t
+
+
+def _int_imul_float(lib):
+    t = lib.tensor([1, 2])
+    t *= 2.5
+    return t
+
+
+def _int_idiv(lib):
+    t = lib.tensor([1, 2])
+    t /= 2
+    return t
+
+
+def _bool_iadd_int(lib):
+    t = lib.tensor([True, False])
+    t += 1
+    return t
+
+
+def _iadd_str(lib):
+    t = lib.ones(2)
+    t += "a"
+    return t
+
+
+def _backward_twice(lib):
+    x = lib.ones(3, requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+
+
+def _grad_twice(lib):
+    x = lib.ones(3, requires_grad=True)
+    y = (x * x).sum()
+    lib.autograd.grad(y, x)
+    lib.autograd.grad(y, x)
+
+
+def _inplace_on_saved(lib):
+    x = lib.ones(3, requires_grad=True)
+    a = x * 1
+    b = a * a
+    a.add_(1)
+    b.sum().backward()
+
+
+def _inplace_on_saved_twice(lib):
+    x = lib.ones(3, requires_grad=True)
+    a = x.exp()  # ExpBackward0 saves its output
+    a.mul_(2)
+    a.mul_(2)
+    a.sum().backward()
+
+
+def _inplace_leaf(lib):
+    x = lib.ones(3, requires_grad=True)
+    x.add_(1)
+
+
+def _inplace_leaf_operator(lib):
+    x = lib.ones(3, requires_grad=True)
+    x *= 2
+
+
+def _backward_of_no_grad_result(lib):
+    x = lib.ones(2, requires_grad=True)
+    with lib.no_grad():
+        y = (x * 2).sum()
+    y.backward()
+
+
+def _unused_input(lib):
+    x = lib.ones(2, requires_grad=True)
+    u = lib.ones(2, requires_grad=True)
+    lib.autograd.grad((x * 2).sum(), [x, u])
+
+
+BROADCAST_SHAPES = r"\(2, 3\).*\(4,\)"
+BROADCAST_COMMON = r"size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton dimension 1"
+
+CASES = [
+    # ---- shapes that do not broadcast ----
+    Case("add_broadcast", lambda lib: lib.ones(2, 3) + lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("sub_broadcast", lambda lib: lib.ones(2, 3) - lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("mul_broadcast", lambda lib: lib.ones(2, 3) * lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("div_broadcast", lambda lib: lib.ones(2, 3) / lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("pow_broadcast", lambda lib: lib.ones(2, 3) ** lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("eq_broadcast", lambda lib: lib.ones(2, 3) == lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("lt_broadcast", lambda lib: lib.ones(2, 3) < lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("where_broadcast", lambda lib: lib.where(lib.ones(2, 3) > 0, lib.ones(2, 3), lib.ones(4)), RuntimeError,
+         BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("mul_broadcast_3d", lambda lib: lib.ones(5, 2, 3) * lib.ones(4, 1, 1), RuntimeError,
+         r"\(5, 2, 3\).*\(4, 1, 1\)", r"size of tensor a \(5\) must match the size of tensor b \(4\) at non-singleton "
+         r"dimension 0"),
+    Case("inplace_broadcast_output", lambda lib: lib.ones(3).add_(lib.ones(2, 3)), RuntimeError,
+         r"output with shape .*3.* doesn't match the broadcast shape .*2, 3", "doesn't match the broadcast shape"),
+    Case("expand_bad", lambda lib: lib.ones(2).expand(3), RuntimeError, r"expanded size of the tensor \(3\) must match "
+         r"the existing size \(2\)", r"xpanded size of the tensor \(3\) must match the existing size \(2\)"),
+    # ---- backward ----
+    Case("backward_non_scalar", lambda lib: (lib.ones(3, requires_grad=True) * 2).backward(), RuntimeError,
+         "grad can be implicitly created only for scalar outputs", "grad can be implicitly created only for scalar"),
+    Case("backward_no_grad", lambda lib: lib.ones(3).sum().backward(), RuntimeError,
+         "element 0 of tensors does not require grad and does not have a grad_fn",
+         "element 0 of tensors does not require grad and does not have a grad_fn"),
+    Case("backward_of_result_made_under_no_grad", _backward_of_no_grad_result, RuntimeError,
+         "element 0 of tensors does not require grad", "element 0 of tensors does not require grad"),
+    Case("backward_twice", _backward_twice, RuntimeError, r"second time.*retain_graph=True",
+         r"backward through the graph a second time.*retain_graph=True"),
+    Case("autograd_grad_twice", _grad_twice, RuntimeError, "retain_graph=True", "retain_graph=True"),
+    Case("backward_gradient_shape", lambda lib: (lib.ones(3, requires_grad=True) * 2).backward(lib.ones(4)),
+         RuntimeError, r"Mismatch in shape: grad_output\[0\] has a shape of .*4.* and output\[0\] has a shape of .*3",
+         "Mismatch in shape"),
+    Case("autograd_grad_unused", _unused_input, RuntimeError, "allow_unused=True",
+         "appears to not have been used in the graph"),
+    Case("autograd_grad_input_no_grad", lambda lib: lib.autograd.grad((lib.ones(2, requires_grad=True) * 2).sum(),
+                                                                      lib.ones(2)),
+         RuntimeError, "One of the differentiated Tensors does not require grad",
+         "One of the differentiated Tensors does not require grad"),
+    # ---- in-place ----
+    Case("inplace_leaf", _inplace_leaf, RuntimeError, "a leaf Variable that requires grad is being used in an in-place "
+         "operation", "a leaf Variable that requires grad is being used in an in-place operation"),
+    Case("inplace_leaf_operator", _inplace_leaf_operator, RuntimeError, "leaf Variable that requires grad",
+         "leaf Variable that requires grad"),
+    Case("inplace_saved", _inplace_on_saved, RuntimeError,
+         r"modified by an inplace operation.*is at version 1; expected version 0",
+         r"modified by an inplace operation: \[torch\.FloatTensor \[3\]\].*is at version 1; expected version 0"),
+    Case("inplace_saved_output", _inplace_on_saved_twice, RuntimeError,
+         r"which is output 0 of ExpBackward0, is at version 2; expected version 0",
+         r"output 0 of Exp\w*, is at version 2; expected version 0"),
+    # ---- tensor(data) ----
+    Case("ragged", lambda lib: lib.tensor([[1, 2], [3]]), ValueError, "expected sequence of length 2 at dim 1",
+         r"expected sequence of length 2 at dim 1 \(got 1\)"),
+    Case("ragged_longer", lambda lib: lib.tensor([[1], [2, 3]]), ValueError, "expected sequence of length 1 at dim 1",
+         r"expected sequence of length 1 at dim 1 \(got 2\)"),
+    Case("ragged_deep", lambda lib: lib.tensor([[[1, 2]], [[3]]]), ValueError,
+         "expected sequence of length 2 at dim 2", "expected sequence of length 2 at dim 2"),
+    # PyTorch: TypeError("not a sequence") when a number stands where a sequence is expected.
+    Case("number_where_sequence_expected", lambda lib: lib.tensor([[1, 2], 3]), TypeError, "sequence"),
+    # PyTorch treats a str as a sequence here and raises ValueError("too many dimensions 'str'"); the
+    # brief for gradcore asks for TypeError naming the type.
+    Case("non_numeric_in_list", lambda lib: lib.tensor(["a"]), TypeError, "str", torch_exc=ValueError),
+    Case("non_numeric", lambda lib: lib.tensor("a"), TypeError, "invalid data type 'str'", "invalid data type 'str'"),
+    Case("non_numeric_none", lambda lib: lib.tensor([None]), TypeError, "NoneType", "NoneType",
+         torch_exc=RuntimeError),
+    # ---- item / conversions ----
+    Case("item_many", lambda lib: lib.ones(2, 3).item(), RuntimeError,
+         "a Tensor with 6 elements cannot be converted to Scalar",
+         "a Tensor with 6 elements cannot be converted to Scalar"),
+    Case("item_empty", lambda lib: lib.ones(0).item(), RuntimeError,
+         "a Tensor with 0 elements cannot be converted to Scalar", "with 0 elements cannot be converted to Scalar"),
+    Case("float_many", lambda lib: float(lib.ones(2)), ValueError,
+         "only one element tensors can be converted to Python scalars", "only one element tensors"),
+    Case("int_many", lambda lib: int(lib.ones(2)), ValueError, "only one element tensors", "only one element tensors"),
+    Case("bool_many", lambda lib: bool(lib.ones(2)), RuntimeError, "Boolean value of Tensor with more than one value "
+         "is ambiguous", "Boolean value of Tensor with more than one value is ambiguous"),
+    Case("len_0d", lambda lib: len(lib.tensor(1.0)), TypeError, "len\\(\\) of a 0-d tensor", "0-d tensor"),
+    Case("iter_0d", lambda lib: iter(lib.tensor(1.0)), TypeError, "iteration over a 0-d tensor",
+         "iteration over a 0-d tensor"),
+    # ---- sizes ----
+    Case("negative_size", lambda lib: lib.ones(-1), RuntimeError, r"negative dimension -1: \[-1\]",
+         r"negative dimension -1"),
+    Case("negative_size_2d", lambda lib: lib.ones(2, -3), RuntimeError, r"negative dimension -3: \[2, -3\]",
+         r"negative dimension -3: \[2, -3\]"),
+    Case("negative_size_zeros", lambda lib: lib.zeros(-1), RuntimeError, "negative"),
+    Case("negative_size_full", lambda lib: lib.full((2, -1), 1.0), RuntimeError, "negative"),
+    Case("size_overflow", lambda lib: lib.ones(2 ** 62, 2 ** 62), (MemoryError, RuntimeError),
+         r"(?i)too many elements|too large|overflow", torch_exc=RuntimeError),
+    Case("size_bytes_overflow", lambda lib: lib.ones(2 ** 63 - 1), (MemoryError, RuntimeError),
+         r"(?i)too many elements|too large|overflow", torch_exc=RuntimeError),
+    # A size that does not fit in int64: PyTorch raises TypeError ("failed to unpack ... Overflow").
+    Case("size_not_int64", lambda lib: lib.ones(2 ** 63), TypeError, r"(?i)overflow|too large|size"),
+    # ---- views and indexing ----
+    Case("view_numel", lambda lib: lib.ones(2, 3).view(4), RuntimeError, "is invalid for input of size 6",
+         "is invalid for input of size 6"),
+    Case("view_infer", lambda lib: lib.ones(2, 3).view(-1, 4), RuntimeError, "is invalid for input of size 6",
+         "is invalid for input of size 6"),
+    Case("view_two_inferred", lambda lib: lib.ones(6).view(-1, -1), RuntimeError, "only one dimension can be inferred",
+         "only one dimension can be inferred"),
+    Case("view_non_contiguous", lambda lib: lib.ones(3).expand(2, 3).view(6), RuntimeError,
+         r"view size is not compatible with input tensor's size and stride.*reshape",
+         r"view size is not compatible with input tensor's size and stride"),
+    Case("reshape_numel", lambda lib: lib.ones(6).reshape(4), RuntimeError, "is invalid for input of size 6",
+         "is invalid for input of size 6"),
+    Case("select_index", lambda lib: lib.ones(2, 3).select(0, 5), IndexError,
+         "index 5 is out of bounds for dimension 0 with size 2", "index 5"),
+    Case("select_negative_index", lambda lib: lib.ones(2, 3).select(1, -5), IndexError, "index -5", "index -5"),
+    Case("select_dim", lambda lib: lib.ones(2, 3).select(3, 0), IndexError,
+         r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)",
+         r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)"),
+    Case("getitem_index", lambda lib: lib.ones(2, 3)[5], IndexError, "index 5 is out of bounds for dimension 0 with "
+         "size 2", "index 5 is out of bounds for dimension 0 with size 2"),
+    Case("getitem_negative", lambda lib: lib.ones(2, 3)[-3], IndexError, "index -3 is out of bounds",
+         "index -3 is out of bounds"),
+    Case("getitem_0d", lambda lib: lib.tensor(1.0)[0], IndexError, "invalid index of a 0-dim tensor",
+         "invalid index of a 0-dim tensor"),
+    Case("sum_dim", lambda lib: lib.ones(2).sum(2), IndexError, "Dimension out of range", "Dimension out of range"),
+    Case("size_dim", lambda lib: lib.ones(2).size(3), IndexError, "Dimension out of range", "Dimension out of range"),
+    # ---- operand types ----
+    Case("add_str", lambda lib: lib.ones(2) + "a", TypeError, r"unsupported operand type\(s\) for \+",
+         r"unsupported operand type\(s\) for \+: 'Tensor' and 'str'|unsupported operand type"),
+    Case("radd_str", lambda lib: "a" + lib.ones(2), TypeError, "can only concatenate str", "can only concatenate str"),
+    Case("mul_none", lambda lib: lib.ones(2) * None, TypeError, r"unsupported operand type\(s\) for \*",
+         r"unsupported operand type\(s\) for \*"),
+    Case("sub_list", lambda lib: lib.ones(2) - [1], TypeError, r"unsupported operand type\(s\) for -",
+         r"unsupported operand type\(s\) for -"),
+    Case("lt_str", lambda lib: lib.ones(2) < "a", TypeError, "'<' not supported", "'<' not supported"),
+    Case("iadd_str", _iadd_str, TypeError, r"unsupported operand type\(s\) for \+=",
+         r"unsupported operand type\(s\) for \+="),
+    Case("add_method_str", lambda lib: lib.ones(2).add_("a"), TypeError, "must be Tensor", "must be Tensor"),
+    Case("mul_method_str", lambda lib: lib.ones(2).mul("a"), TypeError, "must be Tensor", "must be Tensor"),
+    # ---- requires_grad on non-float ----
+    Case("requires_grad_int_factory", lambda lib: lib.ones(2, dtype=lib.int64, requires_grad=True), RuntimeError,
+         "only Tensors of floating point dtype can require gradients", "(?i)only Tensors of floating point"),
+    Case("requires_grad_int_tensor", lambda lib: lib.tensor([1, 2], requires_grad=True), RuntimeError,
+         "only Tensors of floating point dtype can require gradients", "(?i)only Tensors of floating point"),
+    Case("requires_grad__int", lambda lib: lib.tensor([1, 2]).requires_grad_(), RuntimeError,
+         "only Tensors of floating point dtype can require gradients", "(?i)only Tensors of floating point"),
+    Case("requires_grad_attr_int", lambda lib: setattr(lib.tensor([1, 2]), "requires_grad", True), RuntimeError,
+         "only Tensors of floating point dtype can require gradients", "(?i)only Tensors of floating point"),
+    Case("requires_grad_bool", lambda lib: lib.tensor([True]).requires_grad_(), RuntimeError,
+         "only Tensors of floating point dtype can require gradients", "(?i)only Tensors of floating point"),
+    # ---- bool arithmetic ----
+    Case("bool_sub", lambda lib: lib.tensor([True, False]) - lib.tensor([False, False]), RuntimeError,
+         r"Subtraction, the `-` operator, with two bool tensors is not supported",
+         r"Subtraction, the `-` operator, with two bool tensors is not supported"),
+    Case("bool_sub_scalar", lambda lib: lib.tensor([True]) - True, RuntimeError, "with two bool tensors",
+         "with two bool tensors"),
+    Case("bool_rsub_scalar", lambda lib: True - lib.tensor([True]), RuntimeError, "with two bool tensors",
+         "with two bool tensors"),
+    Case("bool_neg", lambda lib: -lib.tensor([True, False]), RuntimeError,
+         r"Negation, the `-` operator, on a bool tensor is not supported",
+         r"Negation, the `-` operator, on a bool tensor is not supported"),
+    Case("bool_neg_method", lambda lib: lib.tensor([True]).neg(), RuntimeError, "on a bool tensor",
+         "on a bool tensor"),
+    # ---- dtype rules ----
+    Case("mean_int", lambda lib: lib.tensor([1, 2]).mean(), RuntimeError, r"mean\(\): could not infer output dtype.*"
+         r"Got: Long", r"mean\(\): could not infer output dtype.*Got: Long"),
+    Case("mean_int_dim", lambda lib: lib.tensor([[1, 2]]).mean(0), RuntimeError, "could not infer output dtype",
+         "could not infer output dtype"),
+    Case("mean_bool", lambda lib: lib.tensor([True]).mean(), RuntimeError, "Got: Bool", "Got: Bool"),
+    Case("int_iadd_float", _int_iadd_float, RuntimeError, "result type Float can't be cast to the desired output type "
+         "Long", "result type Float can't be cast to the desired output type Long"),
+    Case("int_add_method_float", lambda lib: lib.tensor([1, 2]).add_(1.5), RuntimeError, "can't be cast",
+         "can't be cast"),
+    Case("int_add_float_tensor", lambda lib: lib.tensor([1, 2]).add_(lib.ones(2)), RuntimeError, "can't be cast",
+         "can't be cast"),
+    Case("int_imul_float", _int_imul_float, RuntimeError, "can't be cast", "can't be cast"),
+    Case("int_idiv", _int_idiv, RuntimeError, "result type Float can't be cast", "result type Float can't be cast"),
+    Case("bool_iadd_int", _bool_iadd_int, RuntimeError, "result type Long can't be cast to the desired output type "
+         "Bool", "result type Long can't be cast to the desired output type Bool"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _grad_mode_restored():
+    gradcore.set_grad_enabled(True)
+    yield
+    gradcore.set_grad_enabled(True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_error(case):
+    with pytest.raises(case.exc) as info:
+        case.fn(gradcore)
+    msg = str(info.value)
+    assert msg.strip(), "the exception must carry a message"
+    assert "PYBIND11" not in msg and "Unable to cast Python instance" not in msg, f"unhelpful message: {msg}"
+    if case.match:
+        assert re.search(case.match, msg), f"{case.match!r} not found in {msg!r}"
+    if case.common:
+        assert re.search(case.common.replace(r"\[torch\.FloatTensor", r"\[(?:torch|gradcore)\.FloatTensor"), msg), \
+            f"{case.common!r} not found in {msg!r}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_error_type_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    torch.set_grad_enabled(True)
+    try:
+        with pytest.raises(case.torch_exc) as info:
+            case.fn(torch)
+    finally:
+        torch.set_grad_enabled(True)
+    if case.common:
+        assert re.search(case.common, str(info.value)), f"{case.common!r} not found in torch's {str(info.value)!r}"
+    # gradcore raises the same type as torch unless documented otherwise in the case
+    if case.torch_exc is case.exc:
+        with pytest.raises(type(info.value)):
+            case.fn(gradcore)
+
+
+# ---- the absurd-size cases, in process and in a subprocess --------------------------------------------------
+
+
+def _overcommit_always():
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def test_huge_allocation_in_process():
+    # With vm.overcommit_memory=1 a 4 TB malloc may "succeed" and filling it would get the test runner
+    # OOM-killed; the subprocess test below covers that configuration under an address-space limit.
+    if _overcommit_always():
+        pytest.skip("vm.overcommit_memory=1: a 4 TB allocation may succeed lazily")
+    for factory in (gradcore.ones, gradcore.zeros, gradcore.empty, gradcore.rand, gradcore.randn):
+        with pytest.raises((MemoryError, RuntimeError), match=r"(?i)memory|allocate|too large"):
+            factory(10 ** 12)
+    with pytest.raises((MemoryError, RuntimeError), match=r"(?i)memory|allocate|too large"):
+        gradcore.full((10 ** 12,), 2.0)
+    # the interpreter and the allocator are fine afterwards
+    assert gradcore.ones(3).sum().item() == 3.0
+
+
+_SUBPROCESS_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = 16 << 30
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    import gradcore
+    cases = [
+        ("ones_1e12", lambda: gradcore.ones(10 ** 12)),
+        ("zeros_1e12", lambda: gradcore.zeros(10 ** 12)),
+        ("empty_1e12", lambda: gradcore.empty(10 ** 12)),
+        ("randn_1e12", lambda: gradcore.randn(10 ** 12)),
+        ("full_1e12", lambda: gradcore.full((10 ** 12,), 1.0)),
+        ("ones_2d_1e6", lambda: gradcore.ones(10 ** 6, 10 ** 6, dtype=gradcore.float64)),
+        ("ones_overflow", lambda: gradcore.ones(2 ** 62, 2 ** 62)),
+        ("ones_bytes_overflow", lambda: gradcore.ones(2 ** 63 - 1)),
+        ("arange_huge", lambda: gradcore.arange(0, 10 ** 13)),
+    ]
+    for name, fn in cases:
+        try:
+            fn()
+        except (MemoryError, RuntimeError) as e:
+            print(name, type(e).__name__, flush=True)
+        else:
+            print(name, "NO-ERROR", flush=True)
+    print("ok", gradcore.ones(4).sum().item(), flush=True)
+    """
+)
+
+
+def test_huge_allocation_in_subprocess_does_not_abort():
+    env = dict(os.environ)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(gradcore.__file__)))
+    env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-c", _SUBPROCESS_SCRIPT], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 0, f"interpreter died (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    lines = proc.stdout.split("\n")
+    assert "ok 4.0" in lines, proc.stdout + proc.stderr
+    results = dict(line.split(" ", 1) for line in lines if line and not line.startswith("ok"))
+    assert len(results) == 9, proc.stdout
+    for name, outcome in results.items():
+        assert outcome in ("MemoryError", "RuntimeError"), f"{name}: {outcome}"

@@ -1,0 +1,998 @@
+"""Table-driven tests of gradcore's op surface against PyTorch.
+
+One table (``OPS``) drives everything. Each row has a name, a function ``fn(lib, *inputs)`` written once
+against the PyTorch API (it is called with ``lib=gradcore`` and with ``lib=torch``) and sample input
+specs (shape, dtype, value domain, memory layout). From it come:
+
+a) ``test_forward``       values, shape, dtype (and requires_grad) vs torch, in float32 and float64;
+b) ``test_grad_vs_torch``  ``sum(out * w).backward()`` with fixed random ``w``; ``.grad`` of every float
+                           input vs torch;
+c) ``test_gradcheck``      float64 central differences (helpers.gradcheck), gradcore only: runs without torch;
+d) ``test_grad_fn_name``   ``grad_fn.name()`` vs ``type(torch_out.grad_fn).__name__`` (separate table).
+
+An input spec with dtype "float" is instantiated as float32 and as float64 (float64 only for gradcheck);
+concrete dtypes ("float32", "int64", "bool", ...) are kept as written (type promotion rows). Layout
+"select" builds the input as ``base.select(last_dim, 1)`` of a tensor with an extra trailing dim of size 2
+(strided, offset); "expand" builds it as ``base.expand(shape)`` of a tensor whose last dim is 1 (stride 0).
+Both libraries build the view the same way, and gradients are compared on the base (the leaf).
+"""
+
+import operator
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+import pytest
+
+import gradcore
+import helpers as H
+
+requires_torch = pytest.mark.requires_torch
+
+FLOATS = ("float32", "float64")
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Input specs
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class A:
+    """One tensor input: its shape (as the op sees it), dtype, value domain and layout."""
+
+    shape: Tuple[int, ...]
+    dtype: str = "float"  # "float" = parametrized float32/float64; else a concrete dtype name
+    domain: str = "real"
+    layout: str = "contig"  # "contig" | "select" | "expand"
+    grad: bool = True  # float input that should require grad in gradient tests
+
+    def resolve(self, float_dtype):
+        return float_dtype if self.dtype == "float" else self.dtype
+
+    def base_shape(self):
+        if self.layout == "select":
+            return tuple(self.shape) + (2,)
+        if self.layout == "expand":
+            assert self.shape and self.shape[-1] != 1, "expand layout needs a last dim > 1"
+            return tuple(self.shape[:-1]) + (1,)
+        return tuple(self.shape)
+
+    def view(self, base):
+        if self.layout == "select":
+            return base.select(len(self.shape), 1)
+        if self.layout == "expand":
+            return base.expand(*self.shape)
+        return base
+
+    def label(self):
+        s = "x".join(str(d) for d in self.shape) if self.shape else "0d"
+        if self.dtype != "float":
+            s += ":" + {"float32": "f32", "float64": "f64", "int64": "i64", "bool": "b"}[self.dtype]
+        if self.layout != "contig":
+            s += ":" + {"select": "sel", "expand": "exp"}[self.layout]
+        return s
+
+
+def S(*args, label=None):
+    """A sample: the op's tensor inputs, in order."""
+    return Sample(tuple(args), label)
+
+
+@dataclass(frozen=True)
+class Sample:
+    args: Tuple[A, ...]
+    label: Optional[str] = None
+
+    def id(self):
+        if self.label:
+            return self.label
+        return ",".join(a.label() for a in self.args) if self.args else "noargs"
+
+    def has_float_param(self):
+        return any(a.dtype == "float" for a in self.args)
+
+    def all_floats_param(self):
+        """Every float input is the parametrized "float" (so float64 gradcheck instantiates them all)."""
+        return all(a.dtype in ("float", "int64", "bool") for a in self.args)
+
+
+def F(*shape, domain="real", layout="contig"):
+    return A(tuple(shape), "float", domain, layout)
+
+
+def T(dtype, *shape, domain=None, layout="contig", grad=True):
+    default = {"int64": "int", "bool": "bool"}.get(dtype, "real")
+    return A(tuple(shape), dtype, domain or default, layout, grad)
+
+
+def _values(domain, shape, rng):
+    if domain == "real":
+        return rng.uniform(-2.0, 2.0, shape)
+    if domain == "pos":
+        return rng.uniform(0.5, 2.0, shape)
+    if domain == "nonzero":
+        return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
+    if domain == "frac":  # fractional values of both signs, for float -> int truncation
+        return rng.uniform(-3.0, 3.0, shape)
+    if domain == "int":  # small integers (as floats for float dtypes): ties for comparisons, zeros
+        return rng.integers(-2, 3, shape).astype(np.float64)
+    if domain == "nzint":
+        return rng.choice([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], shape)
+    if domain == "posint":
+        return rng.integers(1, 5, shape).astype(np.float64)
+    if domain == "nonneg":
+        return rng.integers(0, 4, shape).astype(np.float64)
+    if domain == "bool":
+        return (rng.random(shape) < 0.5).astype(np.float64)
+    if domain == "true":
+        return np.ones(shape)
+    if domain == "zero":
+        return np.zeros(shape)
+    raise ValueError(domain)
+
+
+def make_arrays(sample, float_dtype, rng):
+    """numpy arrays (already in their final dtype) for the bases of the sample's inputs."""
+    out = []
+    for a in sample.args:
+        dt = a.resolve(float_dtype)
+        v = _values(a.domain, a.base_shape(), rng)
+        if dt == "bool":
+            v = v != 0
+        out.append(np.asarray(v).astype(H.np_dtype(dt)))
+    return out
+
+
+def make_inputs(lib, sample, float_dtype, arrays, requires_grad):
+    """(leaves, views) of ``lib`` for the sample: leaves are the bases, views what the op receives."""
+    leaves, views = [], []
+    for a, arr in zip(sample.args, arrays):
+        rg = requires_grad and a.grad and a.resolve(float_dtype) in FLOATS
+        leaf = H.from_numpy(lib, arr, rg)
+        leaves.append(leaf)
+        views.append(a.view(leaf))
+    return leaves, views
+
+
+# ---------------------------------------------------------------------------------------------------
+# The op table
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Op:
+    name: str
+    fn: Callable
+    samples: list
+    grad: bool = True  # output is float and differentiable w.r.t. the float inputs
+    check: str = "values"  # "values" | "meta" (shape, dtype, requires_grad only: random/empty results)
+    extra: Optional[Callable] = None  # out -> python value that must equal torch's
+    gradcheck: bool = True
+
+
+OPS = []
+
+
+def op(name, fn, samples, **kw):
+    OPS.append(Op(name, fn, list(samples), **kw))
+
+
+# Shapes -------------------------------------------------------------------------------------------
+
+UNARY = [F(3, 4), F(5), F(), F(0, 3), F(2, 1, 3), F(4, layout="select"), F(3, 4, layout="select"),
+         F(3, 4, layout="expand")]
+BINARY = [
+    (F(3, 4), F(3, 4)),
+    (F(3, 1), F(1, 4)),
+    (F(2, 3), F(3)),
+    (F(3), F(2, 3)),
+    (F(), F(2, 3)),
+    (F(2, 3), F()),
+    (F(), F()),
+    (F(0, 3), F(3)),
+    (F(2, 1, 3), F(4, 1)),
+    (F(4, layout="select"), F(4)),
+    (F(3, 4, layout="select"), F(3, 4, layout="expand")),
+    (F(3, 4, layout="expand"), F(4, layout="select")),
+]
+
+
+def _with_domain(specs, *domains):
+    """Copies of the spec tuple with per-argument domains (None keeps the spec's)."""
+    return tuple(A(a.shape, a.dtype, d or a.domain, a.layout, a.grad) for a, d in zip(specs, domains))
+
+
+def unary(domain="real", shapes=UNARY):
+    return [S(*_with_domain((a,), domain)) for a in shapes]
+
+
+def binary(d0="real", d1="real", pairs=BINARY):
+    return [S(*_with_domain(p, d0, d1)) for p in pairs]
+
+
+def no_grad_operand(samples, index=1):
+    """The same samples with input ``index`` not requiring grad.
+
+    ``y.mul_(z)`` / ``y.div_(z)`` need the original ``y`` only to differentiate w.r.t. ``z``; these variants
+    check the path where the overwritten value is not needed.
+    """
+    out = []
+    for s in samples:
+        args = list(s.args)
+        a = args[index]
+        args[index] = A(a.shape, a.dtype, a.domain, a.layout, grad=False)
+        out.append(Sample(tuple(args), s.label))
+    return out
+
+
+# Creation -----------------------------------------------------------------------------------------
+
+NOARGS = [S()]
+creation = [
+    ("tensor_nested_float", lambda lib: lib.tensor([[1.5, 2], [3, 4]])),
+    ("tensor_nested_int", lambda lib: lib.tensor([[1, 2], [3, 4]])),
+    ("tensor_bool", lambda lib: lib.tensor([True, False, True])),
+    ("tensor_mixed_int_float", lambda lib: lib.tensor([1, 2.5])),
+    ("tensor_mixed_bool_int", lambda lib: lib.tensor([True, 2])),
+    ("tensor_scalar_float", lambda lib: lib.tensor(3.5)),
+    ("tensor_scalar_int", lambda lib: lib.tensor(7)),
+    ("tensor_scalar_bool", lambda lib: lib.tensor(False)),
+    ("tensor_empty", lambda lib: lib.tensor([])),
+    ("tensor_empty_nested", lambda lib: lib.tensor([[], []])),
+    ("tensor_tuple", lambda lib: lib.tensor(((1.0, 2.0), (3.0, 4.0)))),
+    ("tensor_dtype_f64", lambda lib: lib.tensor([1, 2], dtype=lib.float64)),
+    ("tensor_dtype_i64", lambda lib: lib.tensor([1.7, -2.7], dtype=lib.int64)),
+    ("tensor_dtype_bool", lambda lib: lib.tensor([0.0, 2.0], dtype=lib.bool)),
+    ("tensor_requires_grad", lambda lib: lib.tensor([1.0, 2.0], requires_grad=True)),
+    ("tensor_numpy_f64", lambda lib: lib.tensor(np.arange(6.0).reshape(2, 3))),
+    ("tensor_numpy_f32", lambda lib: lib.tensor(np.arange(6, dtype=np.float32))),
+    ("tensor_numpy_i64", lambda lib: lib.tensor(np.arange(6, dtype=np.int64).reshape(3, 2))),
+    ("tensor_numpy_noncontig", lambda lib: lib.tensor(np.arange(12.0).reshape(3, 4)[:, 1])),
+    ("tensor_numpy_0d", lambda lib: lib.tensor(np.array(2.5))),
+    ("tensor_numpy_dtype", lambda lib: lib.tensor(np.arange(3.0), dtype=lib.float32)),
+    ("ones", lambda lib: lib.ones(2, 3)),
+    ("ones_tuple", lambda lib: lib.ones((2, 3))),
+    ("ones_list", lambda lib: lib.ones([4])),
+    ("ones_0d", lambda lib: lib.ones(())),
+    ("ones_size0", lambda lib: lib.ones(0, 3)),
+    ("ones_f64", lambda lib: lib.ones(2, dtype=lib.float64)),
+    ("ones_i64", lambda lib: lib.ones(2, 2, dtype=lib.int64)),
+    ("ones_bool", lambda lib: lib.ones(3, dtype=lib.bool)),
+    ("ones_requires_grad", lambda lib: lib.ones(2, requires_grad=True)),
+    ("zeros", lambda lib: lib.zeros(3)),
+    ("zeros_tuple_f64", lambda lib: lib.zeros((2, 2), dtype=lib.float64)),
+    ("zeros_i64", lambda lib: lib.zeros(2, dtype=lib.int64)),
+    ("zeros_bool", lambda lib: lib.zeros(2, dtype=lib.bool)),
+    ("full_float", lambda lib: lib.full((2, 3), 1.5)),
+    ("full_int", lambda lib: lib.full((2,), 3)),
+    ("full_bool", lambda lib: lib.full((2,), True)),
+    ("full_dtype", lambda lib: lib.full((2, 2), 2, dtype=lib.float64)),
+    ("full_list_size", lambda lib: lib.full([3], -1.25)),
+    ("full_0d", lambda lib: lib.full((), 4.0)),
+    ("full_requires_grad", lambda lib: lib.full((2,), 1.0, requires_grad=True)),
+    ("arange_int", lambda lib: lib.arange(5)),
+    ("arange_start_end_step", lambda lib: lib.arange(1, 7, 2)),
+    ("arange_float_step", lambda lib: lib.arange(0, 1, 0.25)),
+    ("arange_float_end", lambda lib: lib.arange(5.0)),
+    ("arange_negative_step", lambda lib: lib.arange(10, 0, -3)),
+    ("arange_empty", lambda lib: lib.arange(0)),
+    ("arange_dtype", lambda lib: lib.arange(4, dtype=lib.float64)),
+    ("arange_float_inexact", lambda lib: lib.arange(-1.0, 1.0, 0.3)),
+    ("from_numpy_f64", lambda lib: lib.from_numpy(np.arange(6.0).reshape(2, 3))),
+    ("from_numpy_f32", lambda lib: lib.from_numpy(np.linspace(0, 1, 5, dtype=np.float32))),
+    ("from_numpy_i64", lambda lib: lib.from_numpy(np.arange(4, dtype=np.int64))),
+    ("from_numpy_bool", lambda lib: lib.from_numpy(np.array([True, False]))),
+    ("from_numpy_0d", lambda lib: lib.from_numpy(np.array(1.5))),
+    ("from_numpy_noncontig", lambda lib: lib.from_numpy(np.arange(12.0).reshape(3, 4)[:, ::2])),
+    ("from_numpy_size0", lambda lib: lib.from_numpy(np.zeros((0, 2)))),
+]
+for _name, _fn in creation:
+    op(_name, _fn, NOARGS, grad=False, gradcheck=False)
+
+def _in_unit_interval(out):
+    return (out >= 0).all().item(), (out < 1).all().item()
+
+
+for _name, _fn in [
+    ("empty", lambda lib: lib.empty(2, 3)),
+    ("empty_size0", lambda lib: lib.empty(0)),
+    ("empty_dtype", lambda lib: lib.empty(2, dtype=lib.int64)),
+    ("rand", lambda lib: lib.rand(3, 4)),
+    ("rand_f64", lambda lib: lib.rand((2,), dtype=lib.float64)),
+    ("rand_requires_grad", lambda lib: lib.rand(2, requires_grad=True)),
+    ("randn", lambda lib: lib.randn(2, 3)),
+    ("randn_0d", lambda lib: lib.randn(())),
+]:
+    _unit = _in_unit_interval if _name.split("_")[0] == "rand" else None
+    op(_name, _fn, NOARGS, grad=False, check="meta", gradcheck=False, extra=_unit)
+
+LIKE = [S(F(2, 3)), S(F()), S(F(0, 3)), S(F(4, layout="select")), S(T("int64", 3)), S(T("bool", 2, 2))]
+op("ones_like", lambda lib, x: lib.ones_like(x), LIKE, grad=False)
+op("zeros_like", lambda lib, x: lib.zeros_like(x), LIKE, grad=False)
+op("zeros_like_dtype", lambda lib, x: lib.zeros_like(x, dtype=lib.int64), LIKE, grad=False)
+op("full_like", lambda lib, x: lib.full_like(x, 7), LIKE, grad=False)
+op("full_like_frac", lambda lib, x: lib.full_like(x, 2.75), LIKE[:5], grad=False)
+op("full_like_dtype", lambda lib, x: lib.full_like(x, 2.5, dtype=lib.float64), LIKE, grad=False)
+op("ones_like_requires_grad", lambda lib, x: lib.ones_like(x, requires_grad=True), LIKE[:4], grad=False)
+op("empty_like", lambda lib, x: lib.empty_like(x), LIKE, grad=False, check="meta")
+op("rand_like", lambda lib, x: lib.rand_like(x), LIKE[:4], grad=False, check="meta", extra=_in_unit_interval)
+op("randn_like", lambda lib, x: lib.randn_like(x, dtype=lib.float64), LIKE, grad=False, check="meta")
+
+# Arithmetic -----------------------------------------------------------------------------------------
+
+op("add", lambda lib, x, y: x + y, binary())
+op("add_method", lambda lib, x, y: x.add(y), binary(pairs=BINARY[:4]))
+op("add_fn_alpha", lambda lib, x, y: lib.add(x, y, alpha=2), binary(pairs=BINARY[:4] + BINARY[9:10]))
+op("add_method_alpha_frac", lambda lib, x, y: x.add(y, alpha=-0.5), binary(pairs=BINARY[1:3]))
+op("add_number", lambda lib, x: x + 2, unary())
+op("add_number_reflected", lambda lib, x: 2.5 + x, unary())
+op("add_method_number", lambda lib, x: x.add(3), unary(shapes=UNARY[:3]))
+op("sub", lambda lib, x, y: x - y, binary())
+op("sub_method_alpha", lambda lib, x, y: x.sub(y, alpha=2), binary(pairs=BINARY[:4]))
+op("sub_fn", lambda lib, x, y: lib.sub(x, y), binary(pairs=BINARY[:3]))
+op("subtract_fn", lambda lib, x, y: lib.subtract(x, y, alpha=0.5), binary(pairs=BINARY[1:3]))
+op("sub_number", lambda lib, x: x - 2, unary())
+op("sub_number_reflected", lambda lib, x: 2 - x, unary())
+op("sub_fn_number", lambda lib, x: lib.sub(x, 2.5), unary(shapes=UNARY[:3]))
+op("mul", lambda lib, x, y: x * y, binary())
+op("mul_method", lambda lib, x, y: x.mul(y), binary(pairs=BINARY[:4]))
+op("mul_fn", lambda lib, x, y: lib.mul(x, y), binary(pairs=BINARY[:3]))
+op("multiply_fn", lambda lib, x, y: lib.multiply(x, y), binary(pairs=BINARY[1:3]))
+op("mul_number", lambda lib, x: x * 3, unary())
+op("mul_number_reflected", lambda lib, x: -1.5 * x, unary())
+op("mul_method_number", lambda lib, x: x.mul(2.5), unary(shapes=UNARY[:3]))
+op("mul_self", lambda lib, x: x * x, unary(shapes=UNARY[:3]))
+op("div", lambda lib, x, y: x / y, binary("real", "nonzero"))
+op("div_method", lambda lib, x, y: x.div(y), binary("real", "nonzero", BINARY[:4]))
+op("div_fn", lambda lib, x, y: lib.div(x, y), binary("real", "nonzero", BINARY[:3]))
+op("divide_fn", lambda lib, x, y: lib.divide(x, y), binary("real", "nonzero", BINARY[1:3]))
+op("div_number", lambda lib, x: x / 2, unary())
+op("div_number_reflected", lambda lib, x: 1 / x, unary("nonzero"))
+op("div_method_number", lambda lib, x: x.div(4), unary(shapes=UNARY[:3]))
+op("pow_square", lambda lib, x: x ** 2, unary())
+op("pow_cube", lambda lib, x: x ** 3, unary())
+op("pow_half", lambda lib, x: x ** 0.5, unary("pos"))
+op("pow_neg_frac", lambda lib, x: x ** -1.5, unary("pos"))
+op("pow_zero_exponent", lambda lib, x: x ** 0, unary())
+op("pow_zero_exponent_at_zero", lambda lib, x: x ** 0, unary("int", UNARY[:2]))
+op("pow_one_exponent", lambda lib, x: x ** 1, unary(shapes=UNARY[:3]))
+op("pow_square_at_zero", lambda lib, x: x ** 2, unary("zero", UNARY[:2]))
+op("pow_tensor", lambda lib, x, y: x ** y, binary("pos", "real"))
+op("pow_method_tensor", lambda lib, x, y: x.pow(y), binary("pos", "real", BINARY[:4]))
+op("pow_fn_tensor", lambda lib, x, y: lib.pow(x, y), binary("pos", "real", BINARY[:3]))
+op("pow_method_number", lambda lib, x: x.pow(2), unary(shapes=UNARY[:4]))
+op("pow_fn_number", lambda lib, x: lib.pow(x, 3), unary(shapes=UNARY[:3]))
+op("pow_number_base", lambda lib, x: 2 ** x, unary())
+op("pow_float_number_base", lambda lib, x: 0.5 ** x, unary(shapes=UNARY[:4]))
+op("pow_fn_number_base", lambda lib, x: lib.pow(2, x), unary(shapes=UNARY[:2]))
+op("neg", lambda lib, x: -x, unary())
+op("neg_method", lambda lib, x: x.neg(), unary(shapes=UNARY[:4]))
+op("neg_fn", lambda lib, x: lib.neg(x), unary(shapes=UNARY[:2]))
+op("negative_fn", lambda lib, x: lib.negative(x), unary(shapes=UNARY[:2]))
+op("pos", lambda lib, x: +x, unary(shapes=UNARY[:2]))
+op("exp", lambda lib, x: x.exp(), unary())
+op("exp_fn", lambda lib, x: lib.exp(x), unary(shapes=UNARY[:3]))
+op("log", lambda lib, x: x.log(), unary("pos"))
+op("log_fn", lambda lib, x: lib.log(x), unary("pos", UNARY[:3]))
+op("sqrt", lambda lib, x: x.sqrt(), unary("pos"))
+op("sqrt_fn", lambda lib, x: lib.sqrt(x), unary("pos", UNARY[:3]))
+op("chain", lambda lib, x, y: ((x * y).exp() + y.sqrt() * 2 - x / y).log(),
+   [S(F(3, 4, domain="pos"), F(4, domain="pos")), S(F(2, 3, domain="pos", layout="select"), F(domain="pos"))])
+op("reuse_input", lambda lib, x: (x * 2 + x.exp()) * x, unary(shapes=UNARY[:3]))
+
+# where
+WHERE = [
+    S(T("bool", 3, 4), F(3, 4), F(3, 4)),
+    S(T("bool", 3, 1), F(1, 4), F()),
+    S(T("bool", 4), F(3, 4), F(3, 1)),
+    S(T("bool"), F(2, 3), F(2, 3)),
+    S(T("bool", 0, 3), F(0, 3), F(3)),
+    S(T("bool", 4, layout="select"), F(4, layout="select"), F(3, 4, layout="expand")),
+]
+op("where", lambda lib, c, x, y: lib.where(c, x, y), WHERE)
+op("where_cond_from_compare", lambda lib, x, y: lib.where(x > y, x, y), binary(pairs=BINARY[:4]))
+op("where_scalar_other", lambda lib, c, x: lib.where(c, x, 0.0),
+   [S(T("bool", 3, 4), F(3, 4)), S(T("bool", 4), F(2, 4))])
+op("where_scalar_input", lambda lib, c, x: lib.where(c, 1.5, x),
+   [S(T("bool", 3, 4), F(3, 4)), S(T("bool", 2, 1), F(3))])
+
+# Reductions ---------------------------------------------------------------------------------------
+
+RED = [F(3, 4), F(2, 3, 4), F(5), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand")]
+RED_ALL = [S(a) for a in RED + [F()]]
+for _lib_name in ("sum", "mean"):
+    def _red(name):
+        m = lambda x, *a, **k: getattr(x, name)(*a, **k)  # noqa: E731
+        op(f"{name}_all", lambda lib, x: m(x), RED_ALL)
+        op(f"{name}_fn_all", lambda lib, x: getattr(lib, name)(x), RED_ALL[:2])
+        op(f"{name}_dim0", lambda lib, x: m(x, 0), [S(a) for a in RED])
+        op(f"{name}_dim_neg", lambda lib, x: m(x, -1), [S(a) for a in RED])
+        op(f"{name}_dim_kw", lambda lib, x: m(x, dim=1), [S(F(3, 4)), S(F(0, 3))])
+        op(f"{name}_dim_keepdim", lambda lib, x: m(x, 1, keepdim=True), [S(a) for a in RED if len(a.shape) >= 2])
+        op(f"{name}_dim_tuple", lambda lib, x: m(x, (0, 1)), [S(a) for a in RED if len(a.shape) >= 2])
+        op(f"{name}_dim_tuple_3d", lambda lib, x: m(x, (0, 2), keepdim=True),
+           [S(F(2, 3, 4)), S(F(2, 3, 4, layout="select"))])
+        op(f"{name}_dim_list", lambda lib, x: m(x, [-1, 0]), [S(F(3, 4))])
+        op(f"{name}_fn_dim", lambda lib, x: getattr(lib, name)(x, 1), [S(F(3, 4)), S(F(2, 3, 4))])
+        op(f"{name}_0d_dim0", lambda lib, x: m(x, 0), [S(F())])
+        op(f"{name}_keepdim_all_dims", lambda lib, x: m(x, (0, 1), keepdim=True), [S(F(3, 4))])
+        op(f"{name}_dtype_kw", lambda lib, x: m(x, dtype=lib.float64), [S(F(3, 4))])
+
+    _red(_lib_name)
+op("sum_int64", lambda lib, x: x.sum(), [S(T("int64", 3, 4)), S(T("int64", 3, 4, layout="select"))], grad=False)
+op("sum_int64_dim", lambda lib, x: x.sum(0), [S(T("int64", 3, 4))], grad=False)
+op("sum_bool", lambda lib, x: x.sum(), [S(T("bool", 3, 4))], grad=False)
+op("sum_bool_dim", lambda lib, x: x.sum(1), [S(T("bool", 3, 4))], grad=False)
+
+NORM = [S(F(3, 4)), S(F(5)), S(F()), S(F(0, 3)), S(F(3, 4, layout="select")), S(F(3, 4, layout="expand"))]
+op("norm", lambda lib, x: x.norm(), NORM)
+op("norm_fn", lambda lib, x: lib.norm(x), NORM[:2])
+op("norm_p2", lambda lib, x: x.norm(2), NORM[:2])
+op("norm_fro", lambda lib, x: x.norm("fro"), NORM[:2])
+op("norm_at_zero", lambda lib, x: x.norm(), [S(F(3, domain="zero"))], gradcheck=False)  # not differentiable at 0
+
+# Comparisons (forward only, bool results) ---------------------------------------------------------------
+
+CMP_PAIRS = [
+    (F(3, 4), F(3, 4)),
+    (F(3, 1), F(1, 4)),
+    (F(2, 3), F()),
+    (F(), F()),
+    (F(0, 3), F(3)),
+    (F(4, layout="select"), F(4, layout="expand")),
+    (T("int64", 3, 4), T("int64", 4)),
+    (T("int64", 3, 4), F(3, 4)),
+    (F(4), T("int64", 4)),
+    (T("float32", 2, 3), T("float64", 2, 3)),
+]
+CMP = [S(*_with_domain(p, "int", "int")) for p in CMP_PAIRS]
+CMP_BOOL = [S(T("bool", 3, 4), T("bool", 3, 4)), S(T("bool", 4), T("int64", 2, 4))]
+CMP_UNARY = [S(A(a.shape, a.dtype, "int", a.layout)) for a in UNARY[:4] + UNARY[6:]] + [S(T("int64", 3, 4))]
+_CMP_OPS = {
+    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
+}
+for _n, _operator in _CMP_OPS.items():
+    def _cmp(n, operator):
+        op(f"{n}_operator", lambda lib, x, y: operator(x, y), CMP + (CMP_BOOL if n in ("eq", "ne") else []), grad=False)
+        op(f"{n}_method", lambda lib, x, y: getattr(x, n)(y), CMP[:4], grad=False)
+        op(f"{n}_fn", lambda lib, x, y: getattr(lib, n)(x, y), CMP[:3], grad=False)
+        op(f"{n}_number", lambda lib, x: operator(x, 1), CMP_UNARY, grad=False)
+        op(f"{n}_float_number", lambda lib, x: operator(x, 0.5), CMP_UNARY[:3] + CMP_UNARY[-1:], grad=False)
+        op(f"{n}_number_reflected", lambda lib, x: operator(1, x), CMP_UNARY[:3], grad=False)
+        op(f"{n}_method_number", lambda lib, x: getattr(x, n)(0), CMP_UNARY[:3], grad=False)
+
+    _cmp(_n, _operator)
+
+# all / any
+LOGICAL = [
+    S(T("bool", 3, 4)), S(T("bool", 3, 4, domain="true")), S(T("bool", 3, 4, domain="zero")),
+    S(T("bool", 0, 3)), S(T("bool")), S(T("bool", domain="true")), S(T("bool", 4, layout="select", domain="true")),
+    S(F(3, 4, domain="int")), S(F(3, domain="posint")), S(F(3, 4, domain="zero")), S(T("int64", 5)),
+    S(T("int64", 5, domain="nzint")),
+]
+op("all", lambda lib, x: x.all(), LOGICAL, grad=False)
+op("any", lambda lib, x: x.any(), LOGICAL, grad=False)
+op("all_fn", lambda lib, x: lib.all(x), LOGICAL[:3], grad=False)
+op("any_fn", lambda lib, x: lib.any(x), LOGICAL[:3], grad=False)
+op("all_of_compare", lambda lib, x, y: (x == y).all(), CMP[:3], grad=False)
+
+# Views, copies, conversions -------------------------------------------------------------------------------
+
+_is_contig = lambda out: out.is_contiguous()  # noqa: E731
+_strides = lambda out: tuple(out.stride())  # noqa: E731
+op("clone", lambda lib, x: x.clone(), unary(), extra=_is_contig)
+op("clone_fn", lambda lib, x: lib.clone(x), unary(shapes=UNARY[:2]))
+op("contiguous", lambda lib, x: x.contiguous(), unary(), extra=_is_contig)
+op("expand", lambda lib, x: x.expand(3, 4),
+   [S(F(3, 1)), S(F(1, 4)), S(F(4)), S(F()), S(F(3, 4)), S(F(3, 1, layout="select"))],
+   extra=_strides)
+op("expand_minus_one", lambda lib, x: x.expand(-1, 4), [S(F(3, 1)), S(F(2, 1, layout="select"))], extra=_strides)
+op("expand_new_dims", lambda lib, x: x.expand(2, 3, 4), [S(F(3, 1)), S(F(4)), S(F())], extra=_strides)
+op("expand_to_size0", lambda lib, x: x.expand(0, 3), [S(F(1, 3)), S(F(3))])
+op("expand_tuple", lambda lib, x: x.expand((2, 3)), [S(F(3)), S(F(2, 1))])
+op("expand_of_expand", lambda lib, x: x.expand(2, 3, 4), [S(F(3, 4, layout="expand"))])
+op("view_flat", lambda lib, x: x.view(-1), [S(F(3, 4)), S(F()), S(F(0, 3)), S(F(2, 3, 4))], extra=_strides)
+op("view_shape", lambda lib, x: x.view(2, 6), [S(F(3, 4)), S(F(12)), S(F(2, 2, 3))], extra=_strides)
+op("view_infer", lambda lib, x: x.view(4, -1), [S(F(3, 4)), S(F(2, 6))])
+op("view_tuple", lambda lib, x: x.view((6, 2)), [S(F(3, 4))])
+op("view_0d_to_1", lambda lib, x: x.view(1), [S(F())])
+op("view_1_to_0d", lambda lib, x: x.view(()), [S(F(1))])
+op("view_of_strided", lambda lib, x: x.view(2, 2), [S(F(4, layout="select"))], extra=_strides)
+op("view_add_unit_dims", lambda lib, x: x.view(3, 1, 4), [S(F(3, 4)), S(F(3, 4, layout="select"))])
+op("reshape", lambda lib, x: x.reshape(2, 6),
+   [S(F(3, 4)), S(F(12)), S(F(3, 4, layout="select")), S(F(3, 4, layout="expand"))])
+op("reshape_flat", lambda lib, x: x.reshape(-1), unary())
+op("reshape_tuple", lambda lib, x: x.reshape((4, 3)), [S(F(3, 4)), S(F(2, 6, layout="expand"))])
+op("reshape_fn", lambda lib, x: lib.reshape(x, (6, 2)), [S(F(3, 4)), S(F(3, 4, layout="select"))])
+op("reshape_0d", lambda lib, x: x.reshape(1, 1), [S(F())])
+op("reshape_size0", lambda lib, x: x.reshape(3, 0), [S(F(0, 3))])
+op("select", lambda lib, x: x.select(0, 1),
+   [S(F(3, 4)), S(F(2, 3, 4)), S(F(3, 4, layout="select")), S(F(3, 4, layout="expand"))])
+op("select_last", lambda lib, x: x.select(1, -1), [S(F(3, 4)), S(F(2, 3, 4)), S(F(3, 4, layout="expand"))])
+op("select_neg_dim", lambda lib, x: x.select(-1, 0), [S(F(3, 4)), S(F(5)), S(F(0, 3))])
+op("select_to_0d", lambda lib, x: x.select(0, 2), [S(F(5)), S(F(4, layout="select"))])
+op("select_twice", lambda lib, x: x.select(1, 2).select(0, 1), [S(F(3, 4)), S(F(3, 4, layout="select"))])
+op("getitem", lambda lib, x: x[1],
+   [S(F(3, 4)), S(F(2, 3, 4)), S(F(3, 4, layout="select")), S(F(3, 4, layout="expand"))])
+op("getitem_negative", lambda lib, x: x[-1], [S(F(3, 4)), S(F(4))])
+op("getitem_to_0d", lambda lib, x: x[0], [S(F(4)), S(F(4, layout="select"))])
+op("getitem_twice", lambda lib, x: x[1][2], [S(F(3, 4)), S(F(3, 4, layout="expand"))])
+op("select_int64", lambda lib, x: x.select(1, 0), [S(T("int64", 3, 4))], grad=False)
+op("getitem_bool", lambda lib, x: x[2], [S(T("bool", 4))], grad=False)
+
+op("to_float64", lambda lib, x: x.to(lib.float64), unary())
+op("to_float32", lambda lib, x: x.to(lib.float32), unary(shapes=UNARY[:4] + UNARY[6:7]), gradcheck=False)
+op("double", lambda lib, x: x.double(), unary(shapes=UNARY[:4]))
+op("float", lambda lib, x: x.float(), unary(shapes=UNARY[:4]), gradcheck=False)  # float32 output
+op("to_same_dtype", lambda lib, x: x.to(x.dtype) * 2, unary(shapes=UNARY[:3]))
+op("to_int64_trunc", lambda lib, x: x.to(lib.int64), unary("frac", UNARY[:4] + UNARY[6:7]), grad=False)
+op("long", lambda lib, x: x.long(), unary("frac", UNARY[:3]), grad=False)
+op("to_bool", lambda lib, x: x.to(lib.bool), unary("int", UNARY[:4]), grad=False)
+op("bool", lambda lib, x: x.bool(), unary("int", UNARY[:3]), grad=False)
+op("int64_to_float", lambda lib, x: x.float(), [S(T("int64", 3, 4)), S(T("int64", 4, layout="select"))], grad=False)
+op("int64_to_float64", lambda lib, x: x.to(lib.float64), [S(T("int64", 3))], grad=False)
+op("int64_to_bool", lambda lib, x: x.bool(), [S(T("int64", 3, 4))], grad=False)
+op("bool_to_long", lambda lib, x: x.long(), [S(T("bool", 3, 4))], grad=False)
+op("bool_to_float64", lambda lib, x: x.to(lib.float64), [S(T("bool", 3, 4))], grad=False)
+op("bool_to_double", lambda lib, x: x.double(), [S(T("bool", 2))], grad=False)
+op("detach", lambda lib, x: x.detach(), unary(shapes=UNARY[:4] + UNARY[6:7]), grad=False, gradcheck=False)
+op("data", lambda lib, x: x.data, unary(shapes=UNARY[:3]), grad=False, gradcheck=False)
+# (no gradcheck: finite differences see through detach)
+op("detach_then_use", lambda lib, x, y: x.detach() * y, binary(pairs=BINARY[:3]), gradcheck=False)
+
+# In-place ops on a non-leaf (y = x * 1 first): forward and gradient through them ---------------------------
+
+
+def _inplace(apply):
+    def fn(lib, x, *rest):
+        y = x * 1
+        apply(y, *rest)
+        return y
+    return fn
+
+
+def _iadd(y, z):
+    y += z
+
+
+def _isub(y, z):
+    y -= z
+
+
+def _imul(y, z):
+    y *= z
+
+
+def _idiv(y, z):
+    y /= z
+
+
+INPLACE_PAIRS = [
+    (F(3, 4), F(3, 4)),
+    (F(3, 4), F(4)),
+    (F(2, 3), F()),
+    (F(), F()),
+    (F(0, 3), F(3)),
+    (F(3, 4), F(3, 4, layout="select")),
+    (F(3, 4), F(4, layout="expand")),
+    (F(4, layout="select"), F(4)),
+]
+op("add_", _inplace(lambda y, z: y.add_(z)), binary(pairs=INPLACE_PAIRS))
+op("add__alpha", _inplace(lambda y, z: y.add_(z, alpha=2)), binary(pairs=INPLACE_PAIRS[:3]))
+op("add__number", _inplace(lambda y: y.add_(2.5)), unary(shapes=UNARY[:4]))
+op("sub_", _inplace(lambda y, z: y.sub_(z)), binary(pairs=INPLACE_PAIRS))
+op("sub__alpha", _inplace(lambda y, z: y.sub_(z, alpha=0.5)), binary(pairs=INPLACE_PAIRS[:3]))
+op("sub__number", _inplace(lambda y: y.sub_(1)), unary(shapes=UNARY[:3]))
+op("mul_", _inplace(lambda y, z: y.mul_(z)), binary(pairs=INPLACE_PAIRS))
+op("mul__const_operand", _inplace(lambda y, z: y.mul_(z)), no_grad_operand(binary(pairs=INPLACE_PAIRS)))
+op("mul__number", _inplace(lambda y: y.mul_(3)), unary(shapes=UNARY[:4]))
+op("div_", _inplace(lambda y, z: y.div_(z)), binary("real", "nonzero", INPLACE_PAIRS))
+op("div__const_operand", _inplace(lambda y, z: y.div_(z)), no_grad_operand(binary("real", "nonzero", INPLACE_PAIRS)))
+op("div__number", _inplace(lambda y: y.div_(2)), unary(shapes=UNARY[:3]))
+op("iadd", _inplace(_iadd), binary(pairs=INPLACE_PAIRS[:5]))
+op("iadd_number", _inplace(lambda y: _iadd(y, 2)), unary(shapes=UNARY[:3]))
+op("isub", _inplace(_isub), binary(pairs=INPLACE_PAIRS[:5]))
+op("imul", _inplace(_imul), binary(pairs=INPLACE_PAIRS[:5]))
+op("imul_const_operand", _inplace(_imul), no_grad_operand(binary(pairs=INPLACE_PAIRS[:3])))
+op("imul_number", _inplace(lambda y: _imul(y, -2)), unary(shapes=UNARY[:3]))
+op("idiv", _inplace(_idiv), binary("real", "nonzero", INPLACE_PAIRS[:5]))
+op("idiv_const_operand", _inplace(_idiv), no_grad_operand(binary("real", "nonzero", INPLACE_PAIRS[:3])))
+op("idiv_number", _inplace(lambda y: _idiv(y, 4)), unary(shapes=UNARY[:3]))
+op("zero_", _inplace(lambda y: y.zero_()), unary(shapes=UNARY[:4]), gradcheck=True)
+op("fill_", _inplace(lambda y: y.fill_(1.5)), unary(shapes=UNARY[:4]))
+op("fill__int", _inplace(lambda y: y.fill_(2)), unary(shapes=UNARY[:2]))
+op("fill__0d_tensor", _inplace(lambda y, v: y.fill_(v)), [S(F(3, 4), F()), S(F(2), F())])
+op("copy_", _inplace(lambda y, z: y.copy_(z)), binary(pairs=INPLACE_PAIRS))
+op("add__input", lambda lib, x: _inplace(lambda y: y.add_(x))(lib, x), [S(F(3, 4)), S(F())])
+op("add__self", lambda lib, x: _inplace(lambda y: y.add_(y))(lib, x), [S(F(3, 4))])
+op("mul__by_input", lambda lib, x: _inplace(lambda y: y.mul_(x))(lib, x), [S(F(3, 4)), S(F())])
+op("mul__by_detached_input", lambda lib, x: _inplace(lambda y: y.mul_(x.detach()))(lib, x), [S(F(3, 4)), S(F())],
+   gradcheck=False)  # finite differences see through detach
+op("inplace_chain", _inplace(lambda y, z: y.mul_(z).add_(z).div_(2)), binary("real", "nonzero", INPLACE_PAIRS[:3]))
+op("inplace_chain_const_operand", _inplace(lambda y, z: y.mul_(z).add_(z).div_(2)),
+   no_grad_operand(binary("real", "nonzero", INPLACE_PAIRS[:3])))
+op("inplace_chain_grad_operand", _inplace(lambda y, z: y.mul_(2).add_(z).sub_(z, alpha=3).div_(4)),
+   binary(pairs=INPLACE_PAIRS[:3]))
+op("inplace_then_op", lambda lib, x, z: _inplace(lambda y: y.add_(z))(lib, x).exp(), binary(pairs=INPLACE_PAIRS[:3]))
+# In-place ops through a view of a graph tensor (PyTorch's CopySlices) are not supported yet: they raise
+# a clear RuntimeError instead of giving a wrong gradient (test_inplace_through_view_of_graph_tensor_raises).
+op("inplace_through_expanded_input", _inplace(lambda y, z: y.add_(z)), [S(F(3, 4, layout="expand"), F(3, 4))])
+op("add__float64_into_float32", _inplace(lambda y, z: y.add_(z)),
+   [S(T("float32", 3, 4), T("float64", 4)), S(T("float32", 3), T("float64"))])
+op("copy__float64_into_float32", _inplace(lambda y, z: y.copy_(z)), [S(T("float32", 3, 4), T("float64", 4))])
+op("copy__int64_into_float", _inplace(lambda y, z: y.copy_(z)), [S(F(3, 4), T("int64", 4))])
+op("add__int64", lambda lib, x, z: _inplace(lambda y: y.add_(z))(lib, x),
+   [S(T("int64", 3, 4), T("int64", 4))], grad=False)
+op("mul__int64_number", lambda lib, x: _inplace(lambda y: y.mul_(3))(lib, x), [S(T("int64", 3, 4))], grad=False)
+op("iadd_int64_bool", lambda lib, x, z: _inplace(lambda y: _iadd(y, z))(lib, x),
+   [S(T("int64", 3), T("bool", 3))], grad=False)
+op("fill__bool", lambda lib, x: _inplace(lambda y: y.fill_(True))(lib, x), [S(T("int64", 3))], grad=False)
+op("zero__int64", lambda lib, x: _inplace(lambda y: y.zero_())(lib, x), [S(T("int64", 3))], grad=False)
+
+# Type promotion (dtypes fixed; compared with torch's result dtype) ----------------------------------------
+
+P = "promote_"
+op(P + "f32_plus_f64", lambda lib, x, y: x + y,
+   [S(T("float32", 3, 4), T("float64", 3, 4)), S(T("float64", 3), T("float32", 2, 3))])
+op(P + "f32_mul_f64", lambda lib, x, y: x * y, [S(T("float32", 3, 4), T("float64", 4))])
+op(P + "f32_div_f64", lambda lib, x, y: x / y, [S(T("float32", 3), T("float64", 3, domain="nonzero"))])
+op(P + "f64_sub_f32", lambda lib, x, y: x - y, [S(T("float64", 3), T("float32", 3))])
+op(P + "f32_pow_f64", lambda lib, x, y: x ** y, [S(T("float32", 3, domain="pos"), T("float64", 3))])
+op(P + "i64_plus_float_number", lambda lib, x: x + 2.5, [S(T("int64", 3, 4)), S(T("int64"))], grad=False)
+op(P + "i64_mul_float_number", lambda lib, x: 0.5 * x, [S(T("int64", 3))], grad=False)
+op(P + "i64_plus_int_number", lambda lib, x: x + 2, [S(T("int64", 3))], grad=False)
+op(P + "i64_plus_f32", lambda lib, x, y: x + y,
+   [S(T("int64", 3, 4), T("float32", 3, 4)), S(T("float32", 4), T("int64", 3, 4))])
+op(P + "i64_mul_f64_0d", lambda lib, x, y: x * y, [S(T("int64", 3), T("float64"))])
+op(P + "bool_plus_i64", lambda lib, x, y: x + y, [S(T("bool", 3, 4), T("int64", 3, 4))], grad=False)
+op(P + "bool_plus_int_number", lambda lib, x: x + 1, [S(T("bool", 3))], grad=False)
+op(P + "int_number_plus_bool", lambda lib, x: 3 + x, [S(T("bool", 3))], grad=False)
+op(P + "bool_plus_bool", lambda lib, x, y: x + y, [S(T("bool", 3), T("bool", 3))], grad=False)
+op(P + "bool_mul_float_number", lambda lib, x: x * 2.5, [S(T("bool", 3))], grad=False)
+op(P + "bool_plus_f32", lambda lib, x, y: x + y, [S(T("bool", 3), T("float32", 3))])
+op(P + "bool_plus_true", lambda lib, x: x + True, [S(T("int64", 3))], grad=False)
+op(P + "f32_plus_true", lambda lib, x: x + True, [S(T("float32", 3))])
+op(P + "i64_div_i64", lambda lib, x, y: x / y, [S(T("int64", 3, 4), T("int64", 3, 4, domain="nzint"))], grad=False)
+op(P + "i64_div_int_number", lambda lib, x: x / 2, [S(T("int64", 5))], grad=False)
+op(P + "int_number_div_i64", lambda lib, x: 7 / x, [S(T("int64", 5, domain="nzint"))], grad=False)
+op(P + "i64_div_method", lambda lib, x, y: x.div(y), [S(T("int64", 3), T("int64", 3, domain="nzint"))], grad=False)
+op(P + "bool_div_bool", lambda lib, x, y: x / y, [S(T("bool", 3), T("bool", 3, domain="true"))], grad=False)
+op(P + "f64_0d_plus_f32", lambda lib, x, y: x + y,
+   [S(T("float64"), T("float32", 2, 3)), S(T("float32", 3), T("float64"))])
+op(P + "f64_0d_mul_f32", lambda lib, x, y: x * y, [S(T("float64"), T("float32", 3))])
+op(P + "i64_0d_plus_f32", lambda lib, x, y: x + y, [S(T("int64"), T("float32", 2, 3))])
+op(P + "f32_0d_plus_i64", lambda lib, x, y: x + y, [S(T("float32"), T("int64", 3))])
+op(P + "f64_0d_plus_i64", lambda lib, x, y: x + y, [S(T("float64"), T("int64", 3))])
+op(P + "f32_0d_plus_f64_0d", lambda lib, x, y: x + y, [S(T("float32"), T("float64"))])
+op(P + "f64_0d_plus_float_number", lambda lib, x: x + 1.5, [S(T("float64"))])
+op(P + "f32_plus_int_number", lambda lib, x: x + 3, [S(T("float32", 3))])
+op(P + "i64_pow_int", lambda lib, x: x ** 2, [S(T("int64", 3, 4))], grad=False)
+op(P + "i64_pow_float", lambda lib, x: x ** 0.5, [S(T("int64", 3, 4, domain="posint"))], grad=False)
+op(P + "int_pow_i64", lambda lib, x: 2 ** x, [S(T("int64", 4, domain="nonneg"))], grad=False)
+op(P + "float_pow_i64", lambda lib, x: 2.5 ** x, [S(T("int64", 4))], grad=False)
+op(P + "f32_pow_i64", lambda lib, x, y: x ** y, [S(T("float32", 3, domain="pos"), T("int64", 3))])
+op(P + "i64_pow_i64", lambda lib, x, y: x ** y, [S(T("int64", 3), T("int64", 3, domain="nonneg"))], grad=False)
+op(P + "exp_i64", lambda lib, x: x.exp(), [S(T("int64", 3))], grad=False)
+op(P + "log_i64", lambda lib, x: x.log(), [S(T("int64", 3, domain="posint"))], grad=False)
+op(P + "sqrt_i64", lambda lib, x: x.sqrt(), [S(T("int64", 3, domain="posint"))], grad=False)
+op(P + "sqrt_bool", lambda lib, x: x.sqrt(), [S(T("bool", 3))], grad=False)
+op(P + "neg_i64", lambda lib, x: -x, [S(T("int64", 3))], grad=False)
+op(P + "i64_plus_bool", lambda lib, x, y: x + y, [S(T("int64", 3), T("bool", 3))], grad=False)
+op(P + "where_i64_f32", lambda lib, c, x, y: lib.where(c, x, y), [S(T("bool", 3), T("int64", 3), T("float32", 3))])
+op(P + "where_f32_f64", lambda lib, c, x, y: lib.where(c, x, y), [S(T("bool", 3), T("float32", 3), T("float64", 3))])
+op(P + "where_f32_int_number", lambda lib, c, x: lib.where(c, x, 2), [S(T("bool", 3), T("float32", 3))])
+op(P + "where_i64_float_number", lambda lib, c, x: lib.where(c, x, 2.5), [S(T("bool", 3), T("int64", 3))], grad=False)
+op(P + "compare_i64_float_number", lambda lib, x: x < 0.5, [S(T("int64", 4))], grad=False)
+op(P + "compare_f32_f64_0d", lambda lib, x, y: x == y,
+   [S(T("float32", 3, domain="int"), T("float64", domain="int"))], grad=False)
+op(P + "mean_f32_0d", lambda lib, x, y: (x + y).mean(), [S(T("float32", 3), T("float64"))])
+op(P + "add_alpha_i64", lambda lib, x, y: x.add(y, alpha=3), [S(T("int64", 3), T("int64", 3))], grad=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parametrization
+# ---------------------------------------------------------------------------------------------------
+
+def _cases(kind):
+    out = []
+    for o in OPS:
+        for s in o.samples:
+            if kind == "forward":
+                dts = FLOATS if s.has_float_param() else ("fixed",)
+            elif kind == "grad":
+                if not o.grad:
+                    continue
+                dts = FLOATS if s.has_float_param() else ("fixed",)
+            else:  # gradcheck: float64 only; every float input must be the parametrized "float"
+                if not (o.grad and o.gradcheck and s.has_float_param() and s.all_floats_param()):
+                    continue
+                dts = ("float64",)
+            for dt in dts:
+                out.append(pytest.param(o, s, dt, id=f"{o.name}[{s.id()}]-{dt}"))
+    return out
+
+
+def _float_dtype(dt):
+    return "float64" if dt == "fixed" else dt
+
+
+def _compare_outputs(got, expected, what="output", rtol=None, atol=None, meta_only=False):
+    torch = _torch()
+    if isinstance(expected, torch.Tensor):
+        assert isinstance(got, gradcore.Tensor), f"{what}: expected a Tensor, got {type(got).__name__}"
+        if meta_only:
+            assert tuple(got.shape) == tuple(expected.shape), (
+                f"{what}: shape {tuple(got.shape)} != torch's {tuple(expected.shape)}")
+            assert H.dtype_name(got.dtype) == H.dtype_name(expected.dtype), (
+                f"{what}: dtype {H.dtype_name(got.dtype)} != torch's {H.dtype_name(expected.dtype)}")
+        else:
+            H.assert_close(got, expected, rtol=rtol, atol=atol, what=what)
+        assert got.requires_grad == expected.requires_grad, (
+            f"{what}: requires_grad {got.requires_grad} != torch's {expected.requires_grad}")
+    else:
+        assert got == expected, f"{what}: {got!r} != torch's {expected!r}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# a) forward vs torch
+# ---------------------------------------------------------------------------------------------------
+
+@requires_torch
+@pytest.mark.parametrize("o,sample,dt", _cases("forward"))
+def test_forward(o, sample, dt, rng):
+    torch = _torch()
+    fdt = _float_dtype(dt)
+    arrays = make_arrays(sample, fdt, rng)
+    _, g_in = make_inputs(gradcore, sample, fdt, arrays, requires_grad=False)
+    _, t_in = make_inputs(torch, sample, fdt, arrays, requires_grad=False)
+    expected = o.fn(torch, *t_in)
+    got = o.fn(gradcore, *g_in)
+    _compare_outputs(got, expected, meta_only=o.check == "meta")
+    if o.extra is not None:
+        assert o.extra(got) == o.extra(expected), f"{o.extra(got)!r} != torch's {o.extra(expected)!r}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# b) gradients vs torch
+# ---------------------------------------------------------------------------------------------------
+
+@requires_torch
+@pytest.mark.parametrize("o,sample,dt", _cases("grad"))
+def test_grad_vs_torch(o, sample, dt, rng):
+    torch = _torch()
+    fdt = _float_dtype(dt)
+    arrays = make_arrays(sample, fdt, rng)
+    g_leaves, g_in = make_inputs(gradcore, sample, fdt, arrays, requires_grad=True)
+    t_leaves, t_in = make_inputs(torch, sample, fdt, arrays, requires_grad=True)
+    t_out = o.fn(torch, *t_in)
+    g_out = o.fn(gradcore, *g_in)
+    tol = dict(rtol=1e-5, atol=1e-5) if "float32" in (fdt, H.dtype_name(t_out.dtype)) else {}
+    _compare_outputs(g_out, t_out, what="output", **tol)
+
+    w = rng.standard_normal(tuple(t_out.shape)).astype(H.np_dtype(H.dtype_name(t_out.dtype)))
+    (t_out * H.from_numpy(torch, w)).sum().backward()
+    (g_out * H.from_numpy(gradcore, w)).sum().backward()
+    for i, (g, t) in enumerate(zip(g_leaves, t_leaves)):
+        if not t.requires_grad:
+            continue
+        if t.grad is None:
+            assert g.grad is None, f"input {i}: torch's grad is None, gradcore's is {g.grad!r}"
+            continue
+        assert g.grad is not None, f"input {i}: gradcore's .grad is None, torch's is {t.grad!r}"
+        H.assert_close(g.grad, t.grad, what=f"grad of input {i}", **tol)
+
+
+# ---------------------------------------------------------------------------------------------------
+# c) float64 finite-difference gradcheck (no torch needed)
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("o,sample,dt", _cases("gradcheck"))
+def test_gradcheck(o, sample, dt, rng):
+    arrays = make_arrays(sample, "float64", rng)
+    leaves, _ = make_inputs(gradcore, sample, "float64", arrays, requires_grad=True)
+
+    def fn(*bases):
+        return o.fn(gradcore, *(a.view(b) for a, b in zip(sample.args, bases)))
+
+    H.gradcheck(fn, leaves)
+
+
+# ---------------------------------------------------------------------------------------------------
+# d) grad_fn names vs torch
+# ---------------------------------------------------------------------------------------------------
+
+GRAD_FN = [
+    ("x+2", lambda lib, x, y: x + 2),
+    ("2+x", lambda lib, x, y: 2 + x),
+    ("x+y", lambda lib, x, y: x + y),
+    ("add(alpha)", lambda lib, x, y: x.add(y, alpha=2)),
+    ("x-2", lambda lib, x, y: x - 2),
+    ("2-x", lambda lib, x, y: 2 - x),
+    ("x-y", lambda lib, x, y: x - y),
+    ("x*3", lambda lib, x, y: x * 3),
+    ("3*x", lambda lib, x, y: 3 * x),
+    ("x*y", lambda lib, x, y: x * y),
+    ("x/2", lambda lib, x, y: x / 2),
+    ("1/x", lambda lib, x, y: 1 / x),
+    ("x/y", lambda lib, x, y: x / y),
+    ("-x", lambda lib, x, y: -x),
+    ("x**2", lambda lib, x, y: x ** 2),
+    ("x**y", lambda lib, x, y: x ** y),
+    ("2**x", lambda lib, x, y: 2 ** x),
+    ("exp", lambda lib, x, y: x.exp()),
+    ("log", lambda lib, x, y: x.log()),
+    ("sqrt", lambda lib, x, y: x.sqrt()),
+    ("sum()", lambda lib, x, y: x.sum()),
+    ("sum(dim)", lambda lib, x, y: x.sum(0)),
+    ("mean()", lambda lib, x, y: x.mean()),
+    ("mean(dim)", lambda lib, x, y: x.mean(1)),
+    ("norm()", lambda lib, x, y: x.norm()),
+    ("expand", lambda lib, x, y: x.select(1, 0).expand(2, 3)),
+    ("view", lambda lib, x, y: x.view(-1)),
+    ("reshape", lambda lib, x, y: x.reshape(4, 3)),
+    ("reshape(non-contiguous)", lambda lib, x, y: x.select(1, 0).expand(2, 3).reshape(-1)),
+    ("clone", lambda lib, x, y: x.clone()),
+    ("contiguous(non-contiguous)", lambda lib, x, y: x.select(1, 0).contiguous()),
+    ("select", lambda lib, x, y: x.select(0, 1)),
+    ("getitem", lambda lib, x, y: x[1]),
+    ("to(float64)", lambda lib, x, y: x.to(lib.float64)),
+    ("double()", lambda lib, x, y: x.double()),
+    ("where", lambda lib, x, y: lib.where(x > y, x, y)),
+    ("add_", lambda lib, x, y: (x * 1).add_(y)),
+    ("mul_", lambda lib, x, y: (x * 1).mul_(y)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("label,fn", GRAD_FN, ids=[g[0] for g in GRAD_FN])
+def test_grad_fn_name(label, fn, rng):
+    torch = _torch()
+    x = rng.uniform(0.5, 2.0, (3, 4)).astype(np.float32)
+    y = rng.uniform(0.5, 2.0, (3, 4)).astype(np.float32)
+    t_out = fn(torch, H.from_numpy(torch, x, True), H.from_numpy(torch, y, True))
+    g_out = fn(gradcore, H.from_numpy(gradcore, x, True), H.from_numpy(gradcore, y, True))
+    expected = type(t_out.grad_fn).__name__
+    assert g_out.grad_fn is not None, f"{label}: gradcore's grad_fn is None, torch's is {expected}"
+    assert g_out.grad_fn.name() == expected
+
+
+# ---------------------------------------------------------------------------------------------------
+# Odds and ends of the surface that don't fit a row
+# ---------------------------------------------------------------------------------------------------
+
+INPLACE_METHODS = [
+    ("add_", lambda y, z: y.add_(z)), ("sub_", lambda y, z: y.sub_(z)), ("mul_", lambda y, z: y.mul_(z)),
+    ("div_", lambda y, z: y.div_(z)), ("zero_", lambda y, z: y.zero_()), ("fill_", lambda y, z: y.fill_(2.0)),
+    ("copy_", lambda y, z: y.copy_(z)), ("add_number", lambda y, z: y.add_(1)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", INPLACE_METHODS, ids=[m[0] for m in INPLACE_METHODS])
+def test_inplace_returns_self_and_bumps_version(name, fn):
+    torch = _torch()
+    results = {}
+    for lib in (gradcore, torch):
+        y = lib.ones(2, 3)
+        z = lib.full((3,), 2.0)
+        v0 = y._version
+        r = fn(y, z)
+        results[lib.__name__] = (r is y, y._version > v0)
+    assert results["gradcore"] == results["torch"]
+
+
+@requires_torch
+@pytest.mark.parametrize("op_name", ["iadd", "isub", "imul", "itruediv"])
+def test_augmented_assignment_keeps_identity(op_name):
+    torch = _torch()
+    results = {}
+    for lib in (gradcore, torch):
+        y = before = lib.ones(3)
+        y = getattr(operator, op_name)(y, lib.full((3,), 2.0))
+        results[lib.__name__] = (y is before, H.to_numpy(before).tolist())
+    assert results["gradcore"] == results["torch"]
+
+
+@requires_torch
+@pytest.mark.parametrize("attr", ["detach", "data"])
+def test_detach_and_data_share_storage_and_drop_grad(attr):
+    torch = _torch()
+    results = {}
+    for lib in (gradcore, torch):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        d = y.detach() if attr == "detach" else y.data
+        d.mul_(5)  # writes through to y
+        results[lib.__name__] = (d.requires_grad, d.is_leaf, d.grad_fn is None, H.to_numpy(y).tolist())
+    assert results["gradcore"] == results["torch"]
+
+
+@requires_torch
+def test_inplace_on_saved_tensor_raises_on_backward():
+    torch = _torch()
+    for lib in (torch, gradcore):
+        x = lib.ones(3, requires_grad=True)
+        y = x.exp()  # exp saves its result
+        y.add_(1)
+        with pytest.raises(RuntimeError):
+            y.sum().backward()
+
+
+INPLACE_NEEDS_SELF = [
+    ("mul_by_self", lambda x, z: (lambda y: y.mul_(y))(x * 1)),  # the other operand is the overwritten y itself
+    ("mul_of_saved_result", lambda x, z: (x * 1).exp().mul_(z)),  # exp saved the result that mul_ overwrites
+    ("add_of_saved_result", lambda x, z: (x * 1).exp().add_(z)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", INPLACE_NEEDS_SELF, ids=[m[0] for m in INPLACE_NEEDS_SELF])
+def test_inplace_needing_overwritten_self_raises(name, fn):
+    """Backward needs a value an in-place op overwrote: PyTorch raises (version counter check)."""
+    torch = _torch()
+    for lib in (torch, gradcore):
+        x = lib.full((2, 3), 1.5, requires_grad=True)
+        z = lib.full((3,), 2.0, requires_grad=True)
+        out = fn(x, z)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+
+
+@requires_torch
+def test_inplace_on_leaf_requiring_grad_raises():
+    torch = _torch()
+    for lib in (torch, gradcore):
+        x = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError):
+            x.add_(1)
+
+
+@requires_torch
+def test_inplace_on_leaf_under_no_grad_is_allowed():
+    torch = _torch()
+    results = {}
+    for lib in (gradcore, torch):
+        x = lib.ones(3, requires_grad=True)
+        with lib.no_grad():
+            x.mul_(3)
+        results[lib.__name__] = (x.requires_grad, x.is_leaf, H.to_numpy(x).tolist())
+    assert results["gradcore"] == results["torch"]
+
+
+def test_from_numpy_shares_memory():
+    a = np.arange(6.0).reshape(2, 3)
+    t = gradcore.from_numpy(a)
+    a[0, 1] = 42.0
+    assert t.select(0, 0).select(0, 1).item() == 42.0
+    t.mul_(2)
+    assert a[1, 2] == 10.0
+
+
+def test_gradcheck_helper_catches_a_wrong_gradient():
+    """The helper itself: a function whose gradient is deliberately wrong must fail the check."""
+    x = gradcore.from_numpy(np.array([0.3, -0.7, 1.1])).requires_grad_(True)
+
+    def wrong(t):
+        # forward: t * 2; backward: only the first term (detached second term) -> gradient 1, not 2
+        return t + t.detach()
+
+    with pytest.raises(AssertionError):
+        H.gradcheck(wrong, [x])
+    assert H.gradcheck(lambda t: t * 2, [x])
+
+
+@pytest.mark.parametrize("update", [lambda y, z: y.select(0, 1).add_(z), lambda y, z: y.select(0, 1).mul_(z),
+                                    lambda y, z: y[0].add_(z)], ids=["select_add_", "select_mul_", "getitem_add_"])
+def test_inplace_through_view_of_graph_tensor_raises(update):
+    x = gradcore.ones(3, 4, requires_grad=True)
+    z = gradcore.full((4,), 2.0, requires_grad=True)
+    y = x * 1
+    with pytest.raises(RuntimeError, match="view of a tensor that requires grad"):
+        update(y, z)
+    with gradcore.no_grad():  # without autograd the same update is an ordinary in-place write
+        update(y, z)
+    assert y.detach().tolist() != [[1.0] * 4] * 3
