@@ -36,7 +36,8 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= std::max<int64_t>(shape[i], 1);
+    GC_CHECK(!__builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s), "Stride calculation overflowed for shape ",
+             shape_str(shape));
   }
   return strides;
 }

@@ -412,6 +412,32 @@ TEST(Engine, RetainGradKeepsNonLeafGradient) {
   EXPECT_TRUE(values_near(y.grad(), {4, 8}));
 }
 
+TEST(Engine, RetainGradAccumulatesAndWorksOnRoots) {
+  Tensor x = leaf({1, 2}, {2});
+  Tensor y = mul(x, 3.0);
+  y.retain_grad();
+  Tensor g = tensor({1, -1}, {2});
+  y.backward(g, /*retain_graph=*/true);
+  ASSERT_TRUE(y.grad().defined());
+  EXPECT_TRUE(values_near(y.grad(), {1, -1}));
+  EXPECT_NE(y.grad().storage(), g.storage()) << "the retained grad must not alias the caller's gradient";
+  y.backward(g);
+  EXPECT_TRUE(values_near(y.grad(), {2, -2}));
+  EXPECT_TRUE(values_near(x.grad(), {6, -6}));
+}
+
+TEST(Engine, RetainGradSurvivesInPlaceOp) {
+  // PyTorch moves the retain_grad hook to the new grad_fn when an in-place op rebases the history.
+  Tensor x = leaf({1, 2}, {2});
+  Tensor y = mul(x, 1.0);
+  y.retain_grad();
+  mul_(y, tensor({2, 2}, {2}));
+  sum(mul(y, 5.0)).backward();
+  ASSERT_TRUE(y.grad().defined()) << "retain_grad() was lost when an in-place op replaced the tensor's grad_fn";
+  EXPECT_TRUE(values_near(y.grad(), {5, 5}));
+  EXPECT_TRUE(values_near(x.grad(), {10, 10}));
+}
+
 TEST(Engine, CreateGraphGivesSecondDerivative) {
   Tensor x = leaf({1, 2, 3}, {3});
   Tensor y = sum(pow(x, 3));

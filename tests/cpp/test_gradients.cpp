@@ -5,6 +5,7 @@ namespace {
 
 using namespace gradcore;
 using gctest::gradcheck;
+using gctest::gradgradcheck;
 using gctest::transposed_uniform;
 using gctest::uniform;
 using gctest::values_near;
@@ -98,6 +99,12 @@ TEST_F(Gradients, ExpLogSqrt) {
   EXPECT_TRUE(gradcheck([](const TensorList& t) { return log(t[0]); }, {pos({2, 3})}));
   EXPECT_TRUE(gradcheck([](const TensorList& t) { return sqrt(t[0]); }, {pos({2, 3})}));
   EXPECT_TRUE(gradcheck([](const TensorList& t) { return log(exp(t[0])); }, {u({4})}));
+}
+
+TEST_F(Gradients, Reciprocal) {
+  EXPECT_TRUE(gradcheck([](const TensorList& t) { return reciprocal(t[0]); }, {pos({2, 3})}));
+  EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return reciprocal(t[0]); }, {pos({3})}));
+  EXPECT_EQ(reciprocal(gctest::tensor({2, 4}, {2}, DType::Int64)).dtype(), DType::Float32);
 }
 
 // ---- where -----------------------------------------------------------------------------------------
@@ -250,8 +257,6 @@ TEST_F(Gradients, Composite) {
 
 // ---- Second derivatives (create_graph) ---------------------------------------------------------------
 
-using gctest::gradgradcheck;
-
 TEST_F(Gradients, SecondOrderArithmetic) {
   EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(t[0], t[1]); }, {u({3, 1}), u({4})}));
   EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(t[0], t[0]); }, {u({3})}));
@@ -279,7 +284,9 @@ TEST_F(Gradients, SecondOrderThroughViewsAndReductions) {
   EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(mean(t[0], {1}, true), t[0]); }, {u({2, 3})}));
   EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(sum(t[0], {0}), t[0]); }, {u({2, 3})}));
   EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(expand(t[1], {3}), t[0]); }, {u({3}), u({})}));
-  EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(view(t[0], {6}), reshape(t[0], {6})); },
+  EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(view(t[0], {3, 2}), reshape(t[0], {3, 2})); },
+                            {u({2, 3})}));
+  EXPECT_TRUE(gradgradcheck([](const TensorList& t) { return mul(reshape(t[0], {6}), reshape(t[0], {6})); },
                             {transposed_uniform(2, 3, -1, 1)}));
 }
 

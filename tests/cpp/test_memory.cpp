@@ -128,6 +128,28 @@ TEST(Memory, ViewKeepsStorageAliveAfterBaseDropped) {
   EXPECT_TRUE(values_near(v, {8, 9, 10, 11}));
 }
 
+// A graph kept in static storage is destroyed by exit() after the main thread's thread_local
+// objects. Node's destructor must not touch thread_local state that has already been destroyed
+// (ASan reports heap-use-after-free and the child exits non-zero; the normal build may not notice).
+Tensor& static_graph() {
+  static Tensor keep = [] {
+    Tensor x = leaf({1.0}, {1});
+    return mul(mul(x, 2.0), 3.0);
+  }();
+  return keep;
+}
+
+TEST(MemoryDeathTest, GraphInStaticStorageDestroyedAtExit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        { Tensor warm = mul(leaf({1.0}, {1}), 2.0); }  // the destructor's queue has been used before
+        EXPECT_NE(static_graph().grad_fn(), nullptr);
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 // ---- Deep graphs ---------------------------------------------------------------------------------
 
 #if GC_TEST_UNDER_ASAN

@@ -14,20 +14,25 @@ std::atomic<uint64_t> next_sequence_nr{0};
 Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
 
 // A chain of 10^6 nodes would recurse 10^6 deep if each node's edges simply went out of scope. Instead
-// the outermost destructor on a thread drains a queue: nested destructors only hand their edges to it.
+// the outermost destructor on a thread drains a queue it owns: nested destructors only hand their edges
+// to it. The thread_local is a plain pointer, so it is still valid in destructors run at exit.
 Node::~Node() {
-  thread_local std::vector<std::shared_ptr<Node>> pending;
-  thread_local bool draining = false;
-  for (Edge& e : next_edges_)
-    if (e.fn) pending.push_back(std::move(e.fn));
-  if (draining) return;
-  draining = true;
-  while (!pending.empty()) {
-    std::shared_ptr<Node> n = std::move(pending.back());
-    pending.pop_back();
-    n.reset();  // may run ~Node of n, which appends its edges to `pending`
+  thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;
+  if (pending) {
+    for (Edge& e : next_edges_)
+      if (e.fn) pending->push_back(std::move(e.fn));
+    return;
   }
-  draining = false;
+  std::vector<std::shared_ptr<Node>> queue;
+  for (Edge& e : next_edges_)
+    if (e.fn) queue.push_back(std::move(e.fn));
+  pending = &queue;
+  while (!queue.empty()) {
+    std::shared_ptr<Node> n = std::move(queue.back());
+    queue.pop_back();
+    n.reset();  // may run ~Node of n, which appends its edges to `queue`
+  }
+  pending = nullptr;
 }
 
 void Node::set_next_edges(const TensorList& inputs) {
@@ -51,12 +56,21 @@ void Node::set_next_edges(const TensorList& inputs) {
 
 AccumulateGrad::AccumulateGrad(Tensor leaf) : leaf_(std::move(leaf)) {}
 
+namespace {
+// True when nothing but `t`'s handle sees its buffer (no other tensor, view or saved copy). The
+// storage count includes the version counter's alias of it when the tensor uses the default counter.
+bool sole_owner(const Tensor& t) {
+  const TensorImpl* impl = t.impl();
+  long expected = impl->version.get() == &impl->storage->version() ? 2 : 1;
+  return t.impl_ptr().use_count() == 1 && impl->storage.use_count() == expected;
+}
+}  // namespace
+
 void accumulate_into(std::shared_ptr<TensorImpl>& slot, const Tensor& g) {
   if (!slot) {
     if (GradMode::is_enabled()) {
       slot = g.impl_ptr();  // create_graph: the gradient keeps its history
-    } else if (g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1 && g.is_contiguous() &&
-               g.storage_offset() == 0) {
+    } else if (sole_owner(g) && g.is_contiguous() && g.storage_offset() == 0) {
       slot = g.detach().impl_ptr();  // only the engine sees this buffer: take it without a copy
     } else {
       slot = clone(g.detach()).impl_ptr();  // never alias a user's tensor or a broadcast view

@@ -127,7 +127,18 @@ Tensor snapshot_for_inplace(const Tensor& self) {
   return Tensor(std::move(impl));
 }
 
+void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node, uint32_t output_nr) {
+  TensorImpl* impl = self.impl();
+  impl->grad_fn = node;
+  impl->output_nr = output_nr;
+  if (impl->retains_grad && node) node->retain_grad_for(output_nr, self.impl_ptr());
+}
+
 void check_inplace(const Tensor& self, const char* op) {
+  for (size_t d = 0; d < self.shape().size(); ++d)
+    GC_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1, "[", op,
+             "] unsupported operation: more than one element of the written-to tensor refers to a single memory "
+             "location. Please clone() the tensor before performing the operation.");
   if (!GradMode::is_enabled()) return;
   GC_CHECK(!(self.is_leaf() && self.requires_grad()), "[", op,
            "] a leaf Variable that requires grad is being used in an in-place operation.");
@@ -178,7 +189,7 @@ Tensor& copy_(Tensor& dst, const Tensor& src) {
   GC_CHECK(broadcast_shapes(dst.shape(), src.shape(), "copy_") == dst.shape(), "[copy_] the size of src ",
            shape_str(src.shape()), " must be broadcastable to the size of the destination ", shape_str(dst.shape()));
   internal::copy_into(dst, src);
-  if (auto node = make_node<CopyBackwards>({dst, src})) set_history({dst}, node);
+  if (auto node = make_node<CopyBackwards>({dst, src})) internal::rebase_history(dst, node, 0);
   dst.bump_version();
   return dst;
 }
@@ -197,7 +208,7 @@ Tensor& fill_(Tensor& self, Scalar value) {
   if (self.requires_grad() && GradMode::is_enabled()) {
     auto node = std::make_shared<FillBackward0>();
     node->set_next_edges({self});
-    set_history({self}, node);
+    internal::rebase_history(self, node, 0);
   }
   self.bump_version();
   return self;

@@ -52,6 +52,10 @@ Tensor unary_float_kernel(const Tensor& a, const char* op, F f) {
 /// on) and on a differentiable view.
 void check_inplace(const Tensor& self, const char* op);
 
+/// Makes `node` (output `output_nr`) the new history of `self` after an in-place op, carrying over
+/// a retain_grad() request to the new node.
+void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node, uint32_t output_nr);
+
 /// A copy of self's current data that keeps self's place in the graph (grad_fn, output_nr,
 /// requires_grad): the "before" value an in-place op's backward may need after self is overwritten.
 Tensor snapshot_for_inplace(const Tensor& self);
@@ -70,8 +74,7 @@ Tensor& inplace(Tensor& self, const TensorList& others, const char* op, Kernel k
     GC_CHECK(broadcast_shapes(self.shape(), result.shape(), op) == self.shape(), "[", op, "] output with shape ",
              shape_str(self.shape()), " doesn't match the broadcast shape ", shape_str(result.shape()));
     copy_into(self, result);
-    self.impl()->grad_fn = result.grad_fn();
-    self.impl()->output_nr = result.output_nr();
+    rebase_history(self, result.grad_fn(), result.output_nr());
   } else {
     kernel();
   }

@@ -4,16 +4,20 @@
 namespace gradcore {
 
 namespace {
-// The gradient lands in the selected slice of a zero tensor shaped like the input.
+// The gradient lands in the selected slice of a zero tensor shaped like the input. Written with
+// differentiable ops (expand + where), so double backward works through select.
 struct SelectBackward0 : Node {
   Shape self_shape;
   int64_t dim, index;
   SelectBackward0(Shape s, int64_t d, int64_t i) : self_shape(std::move(s)), dim(d), index(i) {}
   std::string name() const override { return "SelectBackward0"; }
   TensorList apply(TensorList&& g) override {
-    Tensor out = zeros(self_shape, g[0].dtype());
-    internal::copy_into(select(out, dim, index), g[0]);
-    return {out};
+    Shape column(self_shape.size(), 1), kept = self_shape;
+    column[dim] = self_shape[dim];
+    kept[dim] = 1;
+    Tensor mask = zeros(column, DType::Bool);
+    mask.data<bool>()[index] = true;
+    return {where(mask, expand(view(g[0], kept), self_shape), zeros({}, g[0].dtype()))};
   }
 };
 }  // namespace
