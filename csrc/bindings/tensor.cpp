@@ -37,8 +37,7 @@ void def_inplace(TensorClass& cls, const char* name, F f, bool not_implemented_o
 std::vector<int64_t> dims_arg(const py::object& dim, const char* op) {
   if (dim.is_none()) return {};
   if (PyLong_Check(dim.ptr())) return {dim.cast<int64_t>()};
-  Shape d = to_shape(dim, op);
-  return d;
+  return to_shape(dim, op);
 }
 
 py::object tolist_rec(const Tensor& t) {
@@ -89,7 +88,6 @@ void bind_tensor(py::module_& m) {
       .def("is_contiguous", [](const Tensor& t) { return t.is_contiguous(); })
       .def("element_size", [](const Tensor& t) { return itemsize(t.dtype()); })
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
-      .def("untyped_storage_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.storage()->data()); })
       .def_property_readonly("_version", [](const Tensor& t) { return t.version(); })
       .def("item", [](const Tensor& t) -> py::object {
         GC_CHECK(t.numel() == 1, "a Tensor with ", t.numel(), " elements cannot be converted to Scalar");
