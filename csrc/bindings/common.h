@@ -32,6 +32,15 @@ Shape to_shape(py::handle seq, const char* op);
 /// Makes a gradcore.Size (tuple subclass) from a shape.
 py::object make_size(const Shape& s);
 
+/// Reads a `dim` argument: None (all dims, returned empty), an int, or a sequence of ints.
+std::vector<int64_t> dims_arg(const py::object& dim, const char* op);
+
+/// The bound gradcore.Tensor class.
+using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
+/// The Tensor class registered by bind_tensor, for the op-family bindings that add methods to it.
+inline TensorClass tensor_class(py::module_& m) { return py::reinterpret_borrow<TensorClass>(m.attr("Tensor")); }
+
+// Each op family binds its functions (module level) and its Tensor methods; bind_tensor runs first.
 void bind_tensor(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_creation(py::module_& m);

@@ -58,6 +58,12 @@ std::optional<Tensor> to_operand(py::handle h, const Tensor& like) {
   return wrapped_scalar(s, like);
 }
 
+std::vector<int64_t> dims_arg(const py::object& dim, const char* op) {
+  if (dim.is_none()) return {};
+  if (PyLong_Check(dim.ptr())) return {dim.cast<int64_t>()};
+  return to_shape(dim, op);
+}
+
 Shape to_shape(py::handle seq, const char* op) {
   Shape shape;
   py::sequence s = py::reinterpret_borrow<py::sequence>(seq);

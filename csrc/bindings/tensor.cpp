@@ -6,8 +6,6 @@ namespace gradcore::python {
 
 namespace {
 
-using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
-
 // Binary operators take a Tensor or a Python number; anything else gives NotImplemented so that
 // Python can try the reflected operator (and then raises its usual TypeError).
 template <typename F>
@@ -34,12 +32,6 @@ void def_inplace(TensorClass& cls, const char* name, F f, bool not_implemented_o
   });
 }
 
-std::vector<int64_t> dims_arg(const py::object& dim, const char* op) {
-  if (dim.is_none()) return {};
-  if (PyLong_Check(dim.ptr())) return {dim.cast<int64_t>()};
-  return to_shape(dim, op);
-}
-
 py::object tolist_rec(const Tensor& t) {
   if (t.dim() == 0) {
     return GC_DISPATCH_ALL(t.dtype(), [&]() -> py::object { return py::cast(*t.data<scalar_t>()); });
@@ -63,7 +55,7 @@ void bind_tensor(py::module_& m) {
     return where(cond, *x, *y);
   });
 
-  TensorClass cls(m, "Tensor", py::dynamic_attr(), py::buffer_protocol());
+  TensorClass cls(m, "Tensor", py::dynamic_attr(), py::buffer_protocol());  // created here; see tensor_class()
 
   // ---- Metadata ----
   cls.def_property_readonly("shape", [](const Tensor& t) { return make_size(t.shape()); })

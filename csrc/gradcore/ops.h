@@ -128,6 +128,20 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index);
 /// The broadcast shape of two shapes; Error naming `op` when they do not broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
+// ---- Pointwise math and activations -------------------------------------------------------------
+
+// ---- More reductions ------------------------------------------------------------------------------
+
+// ---- More views ----------------------------------------------------------------------------------
+
+// ---- Joining, splitting and gathering (copies) ----------------------------------------------------
+
+// ---- Indexing --------------------------------------------------------------------------------------
+
+// ---- Linear algebra --------------------------------------------------------------------------------
+
+// ---- Neural-network functions (gradcore.nn.functional) ---------------------------------------------
+
 }  // namespace gradcore
 
 // C++ operators for convenience in the core, its tests and its users.

@@ -633,6 +633,27 @@ op("iadd_int64_bool", lambda lib, x, z: _inplace(lambda y: _iadd(y, z))(lib, x),
 op("fill__bool", lambda lib, x: _inplace(lambda y: y.fill_(True))(lib, x), [S(T("int64", 3))], grad=False)
 op("zero__int64", lambda lib, x: _inplace(lambda y: y.zero_())(lib, x), [S(T("int64", 3))], grad=False)
 
+# Pointwise math and activations ---------------------------------------------------------------------
+
+
+# More reductions --------------------------------------------------------------------------------------
+
+
+# More views ------------------------------------------------------------------------------------------
+
+
+# Joining, splitting and gathering --------------------------------------------------------------------
+
+
+# Indexing ----------------------------------------------------------------------------------------------
+
+
+# Linear algebra ----------------------------------------------------------------------------------------
+
+
+# nn.functional ----------------------------------------------------------------------------------------
+
+
 # Type promotion (dtypes fixed; compared with torch's result dtype) ----------------------------------------
 
 P = "promote_"
@@ -844,6 +865,20 @@ GRAD_FN = [
     ("where", lambda lib, x, y: lib.where(x > y, x, y)),
     ("add_", lambda lib, x, y: (x * 1).add_(y)),
     ("mul_", lambda lib, x, y: (x * 1).mul_(y)),
+    # pointwise math and activations
+
+    # more reductions
+
+    # more views
+
+    # joining, splitting and gathering
+
+    # indexing
+
+    # linear algebra
+
+    # nn.functional
+
 ]
 
 
