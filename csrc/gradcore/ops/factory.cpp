@@ -123,12 +123,15 @@ Tensor snapshot_for_inplace(const Tensor& self) {
   impl->grad.reset();
   impl->retains_grad = false;
   impl->differentiable_view = false;
+  impl->view_base.reset();
+  impl->view_multi_output = false;
   impl->refresh_geometry();
   return Tensor(std::move(impl));
 }
 
 void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node, uint32_t output_nr) {
   TensorImpl* impl = self.impl();
+  if (impl->view_base && node) return rebase_view_history(self, node, output_nr);
   impl->grad_fn = node;
   impl->output_nr = output_nr;
   if (impl->retains_grad && node) node->retain_grad_for(output_nr, self.impl_ptr());
@@ -140,11 +143,25 @@ void check_inplace(const Tensor& self, const char* op) {
              "] unsupported operation: more than one element of the written-to tensor refers to a single memory "
              "location. Please clone() the tensor before performing the operation.");
   if (!GradMode::is_enabled()) return;
+  const TensorImpl* impl = self.impl();
+  if (impl->view_base) {
+    Tensor base(impl->view_base);
+    if (!base.requires_grad()) return;
+    GC_CHECK(!(base.is_leaf()), "[", op, "] a view of a leaf Variable that requires grad is being used in an in-place "
+             "operation.");
+    GC_CHECK(!impl->view_no_grad, "[", op, "] A view was created in no_grad mode and its base or another view of its "
+             "base has been modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+             "error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either "
+             "both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want "
+             "the inplace to be tracked).");
+    GC_CHECK(!impl->view_multi_output, "[", op, "] Output ", self.output_nr(), " of ", self.grad_fn()->name(),
+             " is a view and is being modified inplace. This view is the output of a function that returns multiple "
+             "views. Such functions do not allow the output views to be modified inplace. You should replace the "
+             "inplace operation by an out-of-place one.");
+    return;
+  }
   GC_CHECK(!(self.is_leaf() && self.requires_grad()), "[", op,
            "] a leaf Variable that requires grad is being used in an in-place operation.");
-  GC_CHECK(!self.impl()->differentiable_view, "[", op,
-           "] in-place modification of a view of a tensor that requires grad is not supported yet; clone() the "
-           "view first, or modify it under no_grad()");
 }
 
 }  // namespace internal
