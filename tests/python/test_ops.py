@@ -47,7 +47,7 @@ class A:
     shape: Tuple[int, ...]
     dtype: str = "float"  # "float" = parametrized float32/float64; else a concrete dtype name
     domain: str = "real"
-    layout: str = "contig"  # "contig" | "select" | "expand"
+    layout: str = "contig"  # "contig" | "select" | "expand" | "t" | "step"
     grad: bool = True  # float input that should require grad in gradient tests
 
     def resolve(self, float_dtype):
@@ -59,6 +59,11 @@ class A:
         if self.layout == "expand":
             assert self.shape and self.shape[-1] != 1, "expand layout needs a last dim > 1"
             return tuple(self.shape[:-1]) + (1,)
+        if self.layout == "t":
+            assert len(self.shape) >= 2, "transposed layout needs 2 dims"
+            return tuple(self.shape[:-2]) + (self.shape[-1], self.shape[-2])
+        if self.layout == "step":
+            return tuple(self.shape[:-1]) + (2 * self.shape[-1],)
         return tuple(self.shape)
 
     def view(self, base):
@@ -66,6 +71,10 @@ class A:
             return base.select(len(self.shape), 1)
         if self.layout == "expand":
             return base.expand(*self.shape)
+        if self.layout == "t":
+            return base.transpose(-1, -2)
+        if self.layout == "step":
+            return base[..., 1::2]
         return base
 
     def label(self):
@@ -73,7 +82,7 @@ class A:
         if self.dtype != "float":
             s += ":" + {"float32": "f32", "float64": "f64", "int64": "i64", "bool": "b"}[self.dtype]
         if self.layout != "contig":
-            s += ":" + {"select": "sel", "expand": "exp"}[self.layout]
+            s += ":" + {"select": "sel", "expand": "exp", "t": "t", "step": "step"}[self.layout]
         return s
 
 
@@ -183,7 +192,7 @@ def op(name, fn, samples, **kw):
 # Shapes -------------------------------------------------------------------------------------------
 
 UNARY = [F(3, 4), F(5), F(), F(0, 3), F(2, 1, 3), F(4, layout="select"), F(3, 4, layout="select"),
-         F(3, 4, layout="expand")]
+         F(3, 4, layout="expand"), F(3, 4, layout="t"), F(2, 5, layout="step")]
 BINARY = [
     (F(3, 4), F(3, 4)),
     (F(3, 1), F(1, 4)),
@@ -197,6 +206,8 @@ BINARY = [
     (F(4, layout="select"), F(4)),
     (F(3, 4, layout="select"), F(3, 4, layout="expand")),
     (F(3, 4, layout="expand"), F(4, layout="select")),
+    (F(3, 4, layout="t"), F(3, 4)),
+    (F(2, 3, 4, layout="t"), F(3, 1, layout="step")),
 ]
 
 
@@ -401,7 +412,8 @@ op("where_scalar_input", lambda lib, c, x: lib.where(c, 1.5, x),
 
 # Reductions ---------------------------------------------------------------------------------------
 
-RED = [F(3, 4), F(2, 3, 4), F(5), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand")]
+RED = [F(3, 4), F(2, 3, 4), F(5), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t"),
+       F(2, 3, 4, layout="step")]
 RED_ALL = [S(a) for a in RED + [F()]]
 for _lib_name in ("sum", "mean"):
     def _red(name):

@@ -1,4 +1,5 @@
 // Creation, conversion and copy ops.
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -192,14 +193,36 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
   return out;
 }
 
-Tensor clone(const Tensor& t) {
-  Tensor out = empty(t.shape(), t.dtype());
+namespace {
+// A fresh tensor with t's strides when t is dense and non-overlapping (a permuted contiguous
+// layout, such as a transpose), else contiguous: PyTorch's preserve_format.
+Tensor empty_preserving_layout(const Tensor& t) {
+  if (t.is_contiguous() || t.dim() < 2) return empty(t.shape(), t.dtype());
+  std::vector<int64_t> order(t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) order[d] = d;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return t.strides()[a] < t.strides()[b]; });
+  int64_t expected = 1;
+  for (int64_t d : order) {
+    if (t.shape()[d] == 1) continue;
+    if (t.strides()[d] != expected) return empty(t.shape(), t.dtype());
+    expected *= t.shape()[d];
+  }
+  Tensor flat = empty({t.numel()}, t.dtype());
+  return make_view(flat, t.shape(), t.strides(), 0);
+}
+}  // namespace
+
+namespace {
+Tensor clone_into(const Tensor& t, Tensor out) {
   internal::copy_into(out, t);
   if (auto node = make_node<CloneBackward0>({t})) set_history({out}, node);
   return out;
 }
+}  // namespace
 
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
+Tensor clone(const Tensor& t) { return clone_into(t, empty_preserving_layout(t)); }
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_into(t, empty(t.shape(), t.dtype())); }
 
 Tensor& copy_(Tensor& dst, const Tensor& src) {
   internal::check_inplace(dst, "copy_");
