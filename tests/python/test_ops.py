@@ -802,6 +802,71 @@ op("clamp__int64", lambda lib, x: _inplace(lambda y: y.clamp_(-1, 1))(lib, x), [
 op("inplace_activation_chain", _inplace(lambda y, z: y.add_(z).mul_(2).clamp_(max=0.5).sigmoid_()),
    binary(pairs=INPLACE_PAIRS[:3]))
 
+_POINTWISE_INPLACE = [
+    ("relu_", lambda y: y.relu_()), ("sigmoid_", lambda y: y.sigmoid_()), ("tanh_", lambda y: y.tanh_()),
+    ("exp_", lambda y: y.exp_()), ("abs_", lambda y: y.abs_()), ("floor_", lambda y: y.floor_()),
+    ("round_", lambda y: y.round_(decimals=1)), ("clamp_", lambda y: y.clamp_(0, 0.2)),
+    ("clip_", lambda y: y.clip_(max=0.1)), ("lerp_", lambda y: y.lerp_(y * 0, 0.5)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", _POINTWISE_INPLACE, ids=[m[0] for m in _POINTWISE_INPLACE])
+def test_pointwise_inplace_returns_self_and_bumps_version(name, fn):
+    torch = _torch()
+    results = {}
+    for lib in (gradcore, torch):
+        y = lib.full((2, 3), 0.75)
+        v0 = y._version
+        r = fn(y)
+        results[lib.__name__] = (r is y, y._version > v0, H.to_numpy(y).tolist())
+    assert results["gradcore"] == results["torch"]
+
+
+# Second derivatives (create_graph=True): the backward formulas are differentiable ops. Inputs in [0.5, 2].
+SECOND_ORDER = [
+    ("sigmoid", lambda lib, x, y: x.sigmoid()),
+    ("tanh", lambda lib, x, y: x.tanh()),
+    ("erf", lambda lib, x, y: x.erf()),
+    ("sin_cos", lambda lib, x, y: x.sin() * y.cos()),
+    ("tan", lambda lib, x, y: (x * 0.5).tan()),
+    ("rsqrt", lambda lib, x, y: x.rsqrt()),
+    ("log1p_log2", lambda lib, x, y: x.log1p() * y.log2()),
+    ("exp2_expm1", lambda lib, x, y: x.exp2() + y.expm1() * x),
+    ("gelu", lambda lib, x, y: _nnf(lib, "gelu")(x - 1)),
+    ("gelu_tanh", lambda lib, x, y: _nnf(lib, "gelu")(x - 1, approximate="tanh")),
+    ("silu", lambda lib, x, y: _nnf(lib, "silu")(x - 1)),
+    ("relu_times", lambda lib, x, y: (x - 1).relu() * y),
+    ("abs_times", lambda lib, x, y: (x - 1).abs() * x),
+    ("clamp_square", lambda lib, x, y: x.clamp(0.8, 1.5) ** 2),
+    ("clamp_tensor_square", lambda lib, x, y: x.clamp(min=y * 0.9, max=y * 1.1) ** 2),
+    ("maximum_times", lambda lib, x, y: lib.maximum(x, y) * x),
+    ("lerp_tensor", lambda lib, x, y: x.lerp(y * 2, y - 1)),
+    ("lerp_number_square", lambda lib, x, y: x.lerp(y, 0.3) ** 2),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", SECOND_ORDER, ids=[s[0] for s in SECOND_ORDER])
+def test_second_derivative_vs_torch(name, fn, rng):
+    torch = _torch()
+    x, y = rng.uniform(0.5, 2.0, (2, 3, 4))
+    w, vx, vy = rng.standard_normal((3, 3, 4))
+    results = {}
+    for lib in (gradcore, torch):
+        a, b = H.from_numpy(lib, x, True), H.from_numpy(lib, y, True)
+        out = fn(lib, a, b)
+        first = lib.autograd.grad((out * H.from_numpy(lib, w)).sum(), [a, b], create_graph=True, allow_unused=True)
+        total = sum((g * H.from_numpy(lib, v)).sum() for g, v in zip(first, (vx, vy)) if g is not None)
+        total.backward()
+        results[lib.__name__] = (first, (a.grad, b.grad))
+    for (g_first, g_second), (t_first, t_second) in [(results["gradcore"], results["torch"])]:
+        for what, gs, ts in (("first", g_first, t_first), ("second", g_second, t_second)):
+            for i, (g, t) in enumerate(zip(gs, ts)):
+                assert (g is None) == (t is None), f"{what} derivative of input {i}: {g!r} vs torch's {t!r}"
+                if t is not None:
+                    H.assert_close(g.detach(), t.detach(), what=f"{what} derivative of input {i}")
+
 
 
 # More reductions --------------------------------------------------------------------------------------
