@@ -113,6 +113,11 @@ def _backward_of_no_grad_result(lib):
     y.backward()
 
 
+def _nn_fn(lib, name):
+    """gelu / silu: torch.nn.functional's, and gradcore's core ops (gradcore.nn is added separately)."""
+    return getattr(lib._C if lib is gradcore else lib.nn.functional, name)
+
+
 def _unused_input(lib):
     x = lib.ones(2, requires_grad=True)
     u = lib.ones(2, requires_grad=True)
@@ -292,6 +297,69 @@ CASES = [
     Case("int_idiv", _int_idiv, RuntimeError, "result type Float can't be cast", "result type Float can't be cast"),
     Case("bool_iadd_int", _bool_iadd_int, RuntimeError, "result type Long can't be cast to the desired output type "
          "Bool", "result type Long can't be cast to the desired output type Bool"),
+    # ---- pointwise math and activations ----
+    Case("clamp_no_bounds", lambda lib: lib.clamp(lib.ones(2)), RuntimeError,
+         r"\[clamp\] At least one of 'min' or 'max' must not be None", "At least one of 'min' or 'max' must not be None"),
+    Case("clamp_no_bounds_method", lambda lib: lib.ones(2).clamp(min=None, max=None), RuntimeError,
+         "At least one of 'min' or 'max' must not be None", "At least one of 'min' or 'max' must not be None"),
+    Case("clamp__no_bounds", lambda lib: lib.ones(2).clamp_(), RuntimeError, "At least one of 'min' or 'max'",
+         "At least one of 'min' or 'max'"),
+    Case("clamp_tensor_shape", lambda lib: lib.ones(2).clamp(min=lib.ones(3)), RuntimeError,
+         r"\[clamp\] .*(?i:the size of tensor a \(2\) must match the size of tensor b \(3\))",
+         r"(?i)the size of tensor a \(2\) must match the size of tensor b \(3\)"),
+    Case("clamp__broadcast", lambda lib: lib.ones(2).clamp_(min=lib.ones(3, 2)), RuntimeError,
+         r"\[clamp_\] output with shape \(2,\) doesn't match the broadcast shape \(3, 2\)",
+         r"output with shape [\[(]2,?[\])] doesn't match the broadcast shape [\[(]3, 2[\])]"),
+    Case("clamp_str", lambda lib: lib.ones(2).clamp(min="a"), TypeError, "clamp\\(\\): argument 'min'", "clamp\\(\\)"),
+    Case("clamp_bool_bool", lambda lib: lib.tensor([True]).clamp(min=True), RuntimeError,
+         "not implemented for 'Bool'", "not implemented for 'Bool'", torch_exc=NotImplementedError),
+    Case("clamp__int_float", lambda lib: lib.tensor([1, 2]).clamp_(min=0.5), RuntimeError,
+         "result type Float can't be cast", "result type Float can't be cast"),
+    Case("maximum_shape", lambda lib: lib.maximum(lib.ones(3), lib.ones(2)), RuntimeError,
+         r"\[maximum\] .*(?i:the size of tensor a \(3\) must match the size of tensor b \(2\))",
+         r"(?i)the size of tensor a \(3\) must match the size of tensor b \(2\)"),
+    Case("minimum_shape", lambda lib: lib.ones(2, 3).minimum(lib.ones(2)), RuntimeError, r"\[minimum\] .*must match the size",
+         "must match the size"),
+    Case("maximum_number", lambda lib: lib.maximum(lib.ones(3), 1), TypeError,
+         r"maximum\(\): argument 'other' \(position 2\) must be Tensor, not int",
+         r"maximum\(\): argument 'other' \(position 2\) must be Tensor, not int"),
+    Case("lerp_shape", lambda lib: lib.lerp(lib.ones(3), lib.ones(2), 0.5), RuntimeError,
+         r"\[lerp\] .*(?i:the size of tensor a \(3\) must match the size of tensor b \(2\))",
+         r"(?i)the size of tensor a \(3\) must match the size of tensor b \(2\)"),
+    Case("lerp_weight_shape", lambda lib: lib.lerp(lib.ones(3), lib.ones(3), lib.ones(2)), RuntimeError,
+         r"\[lerp\] .*must match the size of tensor b \(2\)", "must match the size"),
+    Case("lerp_end_dtype", lambda lib: lib.lerp(lib.ones(2), lib.ones(2, dtype=lib.float64), 0.5), RuntimeError,
+         "expected dtype float for `end` but got dtype double", "expected dtype float for `end` but got dtype double"),
+    Case("lerp_weight_dtype", lambda lib: lib.lerp(lib.ones(2), lib.ones(2), lib.ones(2, dtype=lib.float64)),
+         RuntimeError, "expected dtype float for `weight` but got dtype double",
+         "expected dtype float for `weight` but got dtype double"),
+    Case("lerp_int", lambda lib: lib.lerp(lib.tensor([1]), lib.tensor([2]), 0.5), RuntimeError,
+         "\"lerp_kernel_scalar\" not implemented for 'Long'", "\"lerp_kernel_scalar\" not implemented for 'Long'",
+         torch_exc=NotImplementedError),
+    Case("lerp_end_number", lambda lib: lib.ones(2).lerp(1.0, 0.5), TypeError, "argument 'end'", r"lerp\(\)"),
+    Case("relu_bool", lambda lib: lib.relu(lib.tensor([True])), RuntimeError, "Boolean inputs not supported for relu",
+         "Boolean inputs not supported for relu"),
+    Case("abs_bool", lambda lib: lib.tensor([True]).abs(), RuntimeError, "\"abs_cpu\" not implemented for 'Bool'",
+         "\"abs_cpu\" not implemented for 'Bool'", torch_exc=NotImplementedError),
+    Case("floor_bool", lambda lib: lib.tensor([True]).floor(), RuntimeError, "not implemented for 'Bool'",
+         "not implemented for 'Bool'", torch_exc=NotImplementedError),
+    Case("round_decimals_int", lambda lib: lib.tensor([1]).round(decimals=1), RuntimeError,
+         "\"round_cpu\" not implemented for 'Long'", "\"round_cpu\" not implemented for 'Long'",
+         torch_exc=NotImplementedError),
+    Case("sigmoid__int", lambda lib: lib.tensor([1, 2]).sigmoid_(), RuntimeError,
+         "result type Float can't be cast to the desired output type Long",
+         "result type Float can't be cast to the desired output type Long"),
+    Case("relu__leaf", lambda lib: lib.ones(2, requires_grad=True).relu_(), RuntimeError,
+         "a leaf Variable that requires grad is being used in an in-place operation",
+         "a leaf Variable that requires grad is being used in an in-place operation"),
+    Case("gelu_approximate", lambda lib: _nn_fn(lib, "gelu")(lib.ones(2), approximate="foo"), RuntimeError,
+         "approximate argument must be either none or tanh", "approximate argument must be either none or tanh"),
+    Case("gelu_int", lambda lib: _nn_fn(lib, "gelu")(lib.tensor([1])), RuntimeError,
+         "\"GeluKernelImpl\" not implemented for 'Long'", "\"GeluKernelImpl\" not implemented for 'Long'",
+         torch_exc=NotImplementedError),
+    Case("silu_int", lambda lib: _nn_fn(lib, "silu")(lib.tensor([1])), RuntimeError,
+         "\"silu_cpu\" not implemented for 'Long'", "\"silu_cpu\" not implemented for 'Long'",
+         torch_exc=NotImplementedError),
 ]
 
 
