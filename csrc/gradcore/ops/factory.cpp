@@ -138,6 +138,15 @@ void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node, uint3
   if (impl->retains_grad && node) node->retain_grad_for(output_nr, self.impl_ptr());
 }
 
+namespace {
+// The forward op's name as PyTorch's messages give it: "UnbindBackward0" -> "Unbind".
+std::string forward_name(const Node& node) {
+  std::string n = node.name();
+  size_t at = n.rfind("Backward");
+  return at == std::string::npos ? n : n.substr(0, at);
+}
+}  // namespace
+
 void check_inplace(const Tensor& self, const char* op) {
   for (size_t d = 0; d < self.shape().size(); ++d)
     GC_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1, "[", op,
@@ -155,7 +164,7 @@ void check_inplace(const Tensor& self, const char* op) {
              "error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either "
              "both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want "
              "the inplace to be tracked).");
-    GC_CHECK(!impl->view_multi_output, "[", op, "] Output ", self.output_nr(), " of ", self.grad_fn()->name(),
+    GC_CHECK(!impl->view_multi_output, "[", op, "] Output ", self.output_nr(), " of ", forward_name(*self.grad_fn()),
              " is a view and is being modified inplace. This view is the output of a function that returns multiple "
              "views. Such functions do not allow the output views to be modified inplace. You should replace the "
              "inplace operation by an out-of-place one.");
