@@ -141,4 +141,5 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_creation(m);
   bind_interop(m);
+  bind_reduce(m);
 }
