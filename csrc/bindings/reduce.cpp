@@ -56,7 +56,14 @@ void def_var_like(TensorClass& cls, const char* name, F f) {
       unbiased = dim.cast<bool>();
       dim = py::none();
     }
-    return f(a, dims_arg(dim, name), correction_arg(unbiased, correction, name), keepdim);
+    const double c = correction_arg(unbiased, correction, name);
+    Tensor out = f(a, dims_arg(dim, name), c, keepdim);
+    const int64_t n = out.numel() == 0 ? 0 : a.numel() / out.numel();  // elements per output
+    if (static_cast<double>(n) - c <= 0 &&
+        PyErr_WarnEx(PyExc_UserWarning, detail::cat(name, "(): degrees of freedom is <= 0. Correction should be "
+                     "strictly less than the reduction factor (input numel divided by output numel).").c_str(), 1) < 0)
+      throw py::error_already_set();
+    return out;
   }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false, py::kw_only(),
      py::arg("correction") = py::none());
 }

@@ -260,9 +260,11 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) { r
 
 // ---- prod ----------------------------------------------------------------------------------------
 namespace {
-// d prod / dx_i is the product of the other elements of x_i's slice: result / x_i without zeros; with
-// zeros, the product of the nonzero others for a slice's only zero and 0 elsewhere (PyTorch's
-// prod_backward). Written with prod of the zero-free input so double backward works.
+// d prod / dx_i is the product of the other elements of x_i's slice: result / x_i without zeros (PyTorch's
+// formula). With zeros it is built from the product P of the slice's nonzero elements and the sum S of
+// its zero elements (0, but it carries their gradient), so that double backward is exact too:
+//   one zero:  P at the zero, P / x_i * S elsewhere;  two zeros: P * (S - x_i) at the zeros, 0 elsewhere;
+//   more zeros: 0.
 struct ProdBackward : Node {
   SavedTensor self, result;
   ReducePlan plan;
@@ -276,12 +278,16 @@ struct ProdBackward : Node {
     Tensor is_zero = eq(x, zeros({}, t));
     if (any(is_zero).item() == 0) return {mul(gk, div(r, x))};
     std::vector<int64_t> dims = reduced_dims(plan);
+    Tensor zero = zeros({}, t);
     Tensor nonzero = where(is_zero, ones({}, t), x);
     Tensor nonzero_prod = prod(nonzero, dims, true);
+    Tensor zero_sum = sum(where(is_zero, x, zero), dims, true);
     Tensor zero_count = sum(is_zero, dims, true);
-    Tensor lone_zero = where(eq(zero_count, full({}, 1, DType::Int64)), is_zero, full({}, false, DType::Bool));
-    Tensor others = where(eq(zero_count, zeros({}, DType::Int64)), div(nonzero_prod, nonzero),
-                          where(lone_zero, nonzero_prod, zeros({}, t)));
+    auto count_is = [&](int64_t n) { return eq(zero_count, full({}, n, DType::Int64)); };
+    Tensor ratio = div(nonzero_prod, nonzero);
+    Tensor one_zero = where(is_zero, nonzero_prod, mul(ratio, zero_sum));
+    Tensor two_zeros = where(is_zero, mul(nonzero_prod, sub(zero_sum, x)), zero);
+    Tensor others = where(count_is(0), ratio, where(count_is(1), one_zero, where(count_is(2), two_zeros, zero)));
     return {mul(gk, others)};
   }
   void release_saved() override {
@@ -544,7 +550,10 @@ Tensor logsumexp(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
     Tensor shift = finish<double, Acc>(fold_reduce<T>(x, p, Acc::empty_acc(), [](const Acc& u, const Acc& v) { return Acc::combine(u, v); }),
                                        [](const Acc& r) { return std::isinf(r.val) ? 0.0 : static_cast<double>(r.val); });
     Tensor e = empty(x.shape(), DType::Float64);
-    kernels::binary_loop<double, T, double>(e, x, shift, [](T v, double m) { return std::exp(static_cast<double>(v) - m); });
+    // exp in the input's precision (each term to within its rounding; the sum is accumulated in double).
+    kernels::binary_loop<double, T, double>(e, x, shift, [](T v, double m) {
+      return static_cast<double>(std::exp(static_cast<T>(static_cast<double>(v) - m)));
+    });
     kernels::binary_loop<T, double, double>(out, sum_acc(e, p, false), shift,
                                             [](double s, double m) { return static_cast<T>(std::log(s) + m); });
   });
@@ -574,7 +583,7 @@ struct LinalgVectorNormBackward0 : Node {
   TensorList apply(TensorList&& g) override {
     Tensor x = self.unpack(this);
     const DType t = x.dtype();
-    if (p == 0) return {zeros(x.shape(), t)};
+    if (p == 0) return {Tensor()};  // PyTorch gives no gradient (None) for the 0-"norm"
     Tensor r = view(result.unpack(this), plan.keep_shape), gk = view(g[0], plan.keep_shape);
     Tensor zero = zeros({}, t), sgn = sign_of(x);
     if (p == 1) return {mul(sgn, gk)};
