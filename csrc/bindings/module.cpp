@@ -141,5 +141,7 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_creation(m);
   bind_interop(m);
+  bind_views(m);
+  bind_indexing(m);
   bind_reduce(m);
 }

@@ -163,10 +163,55 @@ Tensor all(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = fal
 Tensor any(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
 
 // ---- More views ----------------------------------------------------------------------------------
+/// Swaps two dims (a view).
+Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1);
+/// Reorders the dims: output dim i is input dim dims[i] (a view).
+Tensor permute(const Tensor& a, const std::vector<int64_t>& dims);
+/// The transpose of a tensor with at most 2 dims (a view).
+Tensor t(const Tensor& a);
+/// Inserts a size-1 dim at `dim` (a view).
+Tensor unsqueeze(const Tensor& a, int64_t dim);
+/// Removes every size-1 dim (a view).
+Tensor squeeze(const Tensor& a);
+/// Removes `dim` if it has size 1 (a view).
+Tensor squeeze(const Tensor& a, int64_t dim);
+/// Removes those of `dims` that have size 1 (a view).
+Tensor squeeze(const Tensor& a, const std::vector<int64_t>& dims);
+/// Elements start, start+step, ... before end along `dim`, with Python's slice rules (a view).
+Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step = 1);
+/// `length` elements from `start` along `dim` (a view).
+Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);
+/// Merges dims start_dim..end_dim into one (a view when the strides allow, else a copy).
+Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
+/// Splits `dim` into `sizes` (one -1 is inferred; a view).
+Tensor unflatten(const Tensor& a, int64_t dim, const Shape& sizes);
+/// Views of `split_size` elements along `dim` (the last may be shorter).
+TensorList split(const Tensor& a, int64_t split_size, int64_t dim = 0);
+/// Views of the given sizes along `dim` (they must add up to its size).
+TensorList split_with_sizes(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim = 0);
+/// `chunks` views of (nearly) equal size along `dim`; fewer when the size does not allow.
+TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim = 0);
+/// The slices along `dim`, as views without that dim.
+TensorList unbind(const Tensor& a, int64_t dim = 0);
+/// A view with arbitrary sizes, strides and storage offset over a's storage (checked against its size).
+Tensor as_strided(const Tensor& a, const Shape& sizes, const Shape& strides, std::optional<int64_t> offset = std::nullopt);
 
 // ---- Joining, splitting and gathering (copies) ----------------------------------------------------
+/// Concatenates along `dim` (dtypes promoted; sizes must match elsewhere).
+Tensor cat(const TensorList& tensors, int64_t dim = 0);
 
 // ---- Indexing --------------------------------------------------------------------------------------
+/// self[indices] for advanced indexing: one optional int64 or bool index tensor per leading dim
+/// (absent = the whole dim), broadcast together, with NumPy's placement of the indexed dims.
+Tensor index(const Tensor& self, const std::vector<std::optional<Tensor>>& indices);
+/// A copy of self with `values` written (or, with accumulate, added) at the indexed positions.
+Tensor index_put(const Tensor& self, const std::vector<std::optional<Tensor>>& indices, const Tensor& values,
+                 bool accumulate = false);
+/// In-place index_put (duplicate indices: last write wins unless accumulate).
+Tensor& index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indices, const Tensor& values,
+                   bool accumulate = false);
+/// Coordinates of the nonzero elements, shape (count, ndim), int64.
+Tensor nonzero(const Tensor& a);
 
 // ---- Linear algebra --------------------------------------------------------------------------------
 

@@ -102,10 +102,13 @@ def _function(name):
 
 for _name in ("add", "sub", "mul", "div", "neg", "reciprocal", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
               "lt", "le", "gt", "ge", "all", "any", "clone", "detach", "reshape", "numel",
+              "transpose", "swapaxes", "swapdims", "permute", "t", "unsqueeze", "squeeze", "narrow", "flatten",
+              "unflatten", "split", "chunk", "unbind", "as_strided",
               # more reductions
               "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp", "cumsum"):
     globals()[_name] = _function(_name)
 subtract, multiply, divide, negative = sub, mul, div, neg
+cat = concat = concatenate = _C.cat
 
 
 def pow(input, exponent):
