@@ -48,6 +48,7 @@ void bind_interop(py::module_& m);
 void bind_views(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_pointwise(py::module_& m);
+void bind_reduce(py::module_& m);
 
 }  // namespace gradcore::python
 

@@ -144,4 +144,5 @@ PYBIND11_MODULE(_C, m) {
   bind_views(m);
   bind_indexing(m);
   bind_pointwise(m);
+  bind_reduce(m);
 }

@@ -240,23 +240,6 @@ void bind_tensor(py::module_& m) {
       .def("le", [=](const Tensor& a, py::handle b) { return le(a, operand(b, a, "le")); })
       .def("gt", [=](const Tensor& a, py::handle b) { return gt(a, operand(b, a, "gt")); })
       .def("ge", [=](const Tensor& a, py::handle b) { return ge(a, operand(b, a, "ge")); })
-      .def("sum", [](const Tensor& a, py::object dim, bool keepdim, std::optional<DType> dtype) {
-        Tensor x = dtype ? to_dtype(a, *dtype) : a;
-        return dim.is_none() && !keepdim ? sum(x) : sum(x, dims_arg(dim, "sum"), keepdim);
-      }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
-      .def("mean", [](const Tensor& a, py::object dim, bool keepdim, std::optional<DType> dtype) {
-        Tensor x = dtype ? to_dtype(a, *dtype) : a;
-        return dim.is_none() && !keepdim ? mean(x) : mean(x, dims_arg(dim, "mean"), keepdim);
-      }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
-      .def("norm", [](const Tensor& a, py::object p, py::object dim, bool keepdim) {
-        bool two = p.is_none() || (py::isinstance<py::str>(p) && p.cast<std::string>() == "fro") ||
-                   (PyNumber_Check(p.ptr()) && p.cast<double>() == 2.0);
-        GC_CHECK_T(ValueError, two && dim.is_none() && !keepdim,
-                   "[norm] only the 2-norm over all elements is supported so far");
-        return norm(a);
-      }, py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false)
-      .def("all", [](const Tensor& a) { return all(a); })
-      .def("any", [](const Tensor& a) { return any(a); })
       .def("zero_", [](Tensor a) { return zero_(a); })
       .def("fill_", [=](Tensor a, py::handle v) {
         if (is_tensor(v)) {

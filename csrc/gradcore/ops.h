@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "gradcore/tensor.h"
 
@@ -213,6 +214,35 @@ Tensor& lerp_(Tensor& self, const Tensor& end, Scalar weight);
 Tensor& lerp_(Tensor& self, const Tensor& end, const Tensor& weight);
 
 // ---- More reductions ------------------------------------------------------------------------------
+/// Product of all elements (0-dim); integer and bool inputs multiply in int64.
+Tensor prod(const Tensor& a);
+/// Product over `dims` (negative allowed; empty = all); the Python API passes one dim.
+Tensor prod(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
+/// Largest / smallest element (0-dim, NaN propagates); the gradient is split evenly among ties.
+Tensor max(const Tensor& a);
+Tensor min(const Tensor& a);
+/// Largest / smallest values along `dim` and their int64 indices (first occurrence, or first NaN).
+std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim = false);
+std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim = false);
+/// Largest / smallest values over `dims` (empty = all); the gradient is split evenly among ties.
+Tensor amax(const Tensor& a, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& a, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+/// Index of the largest / smallest value along `dim`, or in the flattened tensor without one.
+Tensor argmax(const Tensor& a, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+Tensor argmin(const Tensor& a, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+/// Variance over `dims` (empty = all), dividing by max(0, N - correction).
+Tensor var(const Tensor& a, const std::vector<int64_t>& dims = {}, double correction = 1, bool keepdim = false);
+/// Standard deviation: sqrt of var.
+Tensor std(const Tensor& a, const std::vector<int64_t>& dims = {}, double correction = 1, bool keepdim = false);
+/// log(sum(exp(a))) over `dims` (empty = all), stable for large values and all -inf slices.
+Tensor logsumexp(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
+/// Vector p-norm over `dims` (empty = all): p = 0, 1, 2, inf, -inf or any other number.
+Tensor norm(const Tensor& a, double p, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+/// Cumulative sum along `dim`, computed in `dtype` (default: a's, integers and bools as int64).
+Tensor cumsum(const Tensor& a, int64_t dim, std::optional<DType> dtype = std::nullopt);
+/// Whether all / any elements over `dims` (empty = all) are nonzero (bool).
+Tensor all(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor any(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
 
 // ---- More views ----------------------------------------------------------------------------------
 /// Swaps two dims (a view).

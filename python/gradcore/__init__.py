@@ -29,6 +29,7 @@ from ._tensor_str import set_printoptions, get_printoptions
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled
 from . import autograd
 from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
+from . import return_types
 from ._size import Size
 
 bool = _C.bool  # noqa: A001  (PyTorch's name; shadows the builtin inside this module only)
@@ -102,7 +103,9 @@ def _function(name):
 for _name in ("add", "sub", "mul", "div", "neg", "reciprocal", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
               "lt", "le", "gt", "ge", "all", "any", "clone", "detach", "reshape", "numel",
               "transpose", "swapaxes", "swapdims", "permute", "t", "unsqueeze", "squeeze", "narrow", "flatten",
-              "unflatten", "split", "chunk", "unbind", "as_strided"):
+              "unflatten", "split", "chunk", "unbind", "as_strided",
+              # more reductions
+              "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp", "cumsum"):
     globals()[_name] = _function(_name)
 subtract, multiply, divide, negative = sub, mul, div, neg
 cat = concat = concatenate = _C.cat

@@ -883,6 +883,199 @@ def test_second_derivative_vs_torch(name, fn, rng):
 
 # More reductions --------------------------------------------------------------------------------------
 
+RED_S = [S(a) for a in RED]  # RED = [3x4, 2x3x4, 5, 0x3, 3x4 select, 3x4 expand]
+RED_2D = [S(a) for a in RED if len(a.shape) >= 2]
+RED_NONEMPTY = [S(a) for a in RED if 0 not in a.shape]
+RED_ALL_NONEMPTY = [s for s in RED_ALL if 0 not in s.args[0].shape]
+_INF = float("inf")
+
+
+def _masked(values):
+    """x * constant, to put zeros (or other fixed values) at known places of a float input."""
+    return lambda lib, x: x * lib.tensor(values)
+
+
+# prod (its gradient with zeros in a slice: the product of the others for a lone zero, else 0)
+op("prod_all", lambda lib, x: x.prod(), RED_ALL)
+op("prod_fn", lambda lib, x: lib.prod(x), RED_ALL[:2])
+op("prod_dim0", lambda lib, x: x.prod(0), RED_S)
+op("prod_dim_neg_keepdim", lambda lib, x: x.prod(-1, keepdim=True), RED_S)
+op("prod_fn_dim_kw", lambda lib, x: lib.prod(x, dim=1, keepdim=False), RED_2D[:2])
+op("prod_0d_dim", lambda lib, x: x.prod(0), [S(F())])
+op("prod_dtype_kw", lambda lib, x: x.prod(dtype=lib.float64), [S(F(3, 4))])
+op("prod_one_zero", lambda lib, x: _masked([1.0, 0.0, 1.0, 1.0])(lib, x).prod(), [S(F(4)), S(F(4, layout="select"))])
+op("prod_two_zeros", lambda lib, x: _masked([0.0, 1.0, 0.0, 1.0])(lib, x).prod(), [S(F(4))])
+op("prod_dim_zeros", lambda lib, x: _masked([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])(lib, x).prod(1),
+   [S(F(3, 3)), S(F(3, 3, layout="expand"))])
+op("prod_dim0_zeros", lambda lib, x: _masked([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])(lib, x).prod(0),
+   [S(F(3, 3))])
+op("prod_int_domain", lambda lib, x: x.prod(1), [S(F(3, 4, domain="int")), S(F(2, 3, 4, domain="int"))])
+op("prod_int64", lambda lib, x: x.prod(), [S(T("int64", 3, 4)), S(T("int64", 3, 4, layout="select"))], grad=False)
+op("prod_int64_dim", lambda lib, x: x.prod(1), [S(T("int64", 3, 4))], grad=False)
+op("prod_bool", lambda lib, x: x.prod(), [S(T("bool", 3, 4)), S(T("bool", 3, domain="true"))], grad=False)
+op("prod_bool_dim", lambda lib, x: x.prod(0), [S(T("bool", 3, 4))], grad=False)
+op("prod_int64_dtype", lambda lib, x: x.prod(dtype=lib.float32), [S(T("int64", 3))], grad=False)
+
+# max / min / amax / amin / argmax / argmin (real values: no ties except along expanded dims)
+for _n in ("max", "min"):
+    def _extreme(n):
+        op(f"{n}_all", lambda lib, x: getattr(x, n)(), RED_ALL_NONEMPTY)
+        op(f"{n}_fn_all", lambda lib, x: getattr(lib, n)(x), RED_ALL_NONEMPTY[:2])
+        op(f"{n}_dim0_values", lambda lib, x: getattr(x, n)(0).values, RED_NONEMPTY)
+        op(f"{n}_dim0_indices", lambda lib, x: getattr(x, n)(0).indices, RED_NONEMPTY, grad=False)
+        op(f"{n}_dim_neg_values", lambda lib, x: getattr(x, n)(-1)[0], RED_S)
+        op(f"{n}_dim_neg_indices", lambda lib, x: getattr(x, n)(-1)[1], RED_S, grad=False)
+        op(f"{n}_dim_keepdim", lambda lib, x: getattr(x, n)(1, keepdim=True).values, RED_2D)
+        op(f"{n}_dim_keepdim_indices", lambda lib, x: getattr(x, n)(dim=1, keepdim=True).indices, RED_2D, grad=False)
+        op(f"{n}_fn_dim", lambda lib, x: getattr(lib, n)(x, 1).values, [S(F(3, 4)), S(F(2, 3, 4))])
+        op(f"{n}_0d_dim", lambda lib, x: getattr(x, n)(0).values, [S(F())])
+        op(f"{n}_0d_dim_indices", lambda lib, x: getattr(x, n)(-1, keepdim=True).indices, [S(F())], grad=False)
+        op(f"{n}_unpack", lambda lib, x: (lambda v, i: v * 2 + i)(*getattr(x, n)(1)), [S(F(3, 4)), S(F(0, 3))])
+        op(f"{n}_middle_dim", lambda lib, x: getattr(x, n)(1).values, [S(F(2, 3, 4)), S(F(2, 3, 4, layout="select"))])
+        op(f"{n}_int64", lambda lib, x: getattr(x, n)(), [S(T("int64", 3, 4))], grad=False)
+        op(f"{n}_int64_dim", lambda lib, x: getattr(x, n)(1).values, [S(T("int64", 3, 4))], grad=False)
+        op(f"{n}_bool", lambda lib, x: getattr(x, n)(), [S(T("bool", 3, 4))], grad=False)
+        op(f"{n}_bool_dim", lambda lib, x: getattr(x, n)(0).values, [S(T("bool", 3, 4))], grad=False)
+
+        a = "a" + n
+        op(f"{a}_all", lambda lib, x: getattr(x, a)(), RED_ALL_NONEMPTY)
+        op(f"{a}_fn", lambda lib, x: getattr(lib, a)(x, 1), [S(F(3, 4)), S(F(2, 3, 4))])
+        op(f"{a}_dim0", lambda lib, x: getattr(x, a)(0), RED_NONEMPTY)
+        op(f"{a}_dim_neg", lambda lib, x: getattr(x, a)(-1), RED_S)
+        op(f"{a}_dim_tuple", lambda lib, x: getattr(x, a)((0, -1)), RED_2D[:2] + RED_2D[3:])
+        op(f"{a}_dim_tuple_keepdim", lambda lib, x: getattr(x, a)(dim=(0, 2), keepdim=True),
+           [S(F(2, 3, 4)), S(F(2, 3, 4, layout="select"))])
+        op(f"{a}_dim_list_keepdim", lambda lib, x: getattr(x, a)([1], True), RED_2D)
+        op(f"{a}_empty_tuple", lambda lib, x: getattr(x, a)(()), [S(F(3, 4)), S(F())])
+        op(f"{a}_0d_dim", lambda lib, x: getattr(x, a)(0), [S(F())])
+        op(f"{a}_ties", lambda lib, x: getattr(x, a)(1), [S(F(3, 4, domain="int")), S(F(4, 5, domain="nonneg"))],
+           gradcheck=False)  # not differentiable at ties: compared with torch's even split
+        op(f"{a}_ties_all", lambda lib, x: getattr(x, a)(), [S(F(3, 4, domain="int"))], gradcheck=False)
+        op(f"{a}_int64", lambda lib, x: getattr(x, a)(0), [S(T("int64", 3, 4))], grad=False)
+        op(f"{a}_bool", lambda lib, x: getattr(x, a)(1), [S(T("bool", 3, 4))], grad=False)
+
+        g = "arg" + n
+        op(f"{g}_all", lambda lib, x: getattr(x, g)(), RED_ALL_NONEMPTY, grad=False)
+        op(f"{g}_fn", lambda lib, x: getattr(lib, g)(x, 1), [S(F(3, 4)), S(F(2, 3, 4))], grad=False)
+        op(f"{g}_dim0", lambda lib, x: getattr(x, g)(0), RED_NONEMPTY, grad=False)
+        op(f"{g}_dim_neg_keepdim", lambda lib, x: getattr(x, g)(-1, keepdim=True), RED_S, grad=False)
+        op(f"{g}_none_keepdim", lambda lib, x: getattr(x, g)(dim=None, keepdim=True), RED_2D[:2], grad=False)
+        op(f"{g}_0d", lambda lib, x: getattr(x, g)(0), [S(F())], grad=False)
+        op(f"{g}_ties", lambda lib, x: getattr(x, g)(1), [S(F(4, 6, domain="int")), S(T("int64", 4, 6))], grad=False)
+        op(f"{g}_ties_all", lambda lib, x: getattr(x, g)(), [S(F(4, 6, domain="nonneg")), S(T("int64", 7))], grad=False)
+
+    _extreme(_n)
+
+# var / std
+def _quiet(fn):
+    """``fn`` with warnings silenced (var/std warn when N - correction <= 0: test_var_dof_warning)."""
+    import warnings
+
+    def run(lib, *args):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return fn(lib, *args)
+
+    return run
+
+
+for _n in ("var", "std"):
+    def _var(n):
+        m = lambda x, *a, **k: getattr(x, n)(*a, **k)  # noqa: E731
+        op(f"{n}_all", lambda lib, x: m(x), RED_ALL[:3] + RED_ALL[4:6])
+        op(f"{n}_fn", lambda lib, x: getattr(lib, n)(x), RED_ALL[:2])
+        op(f"{n}_dim0", lambda lib, x: m(x, 0), RED_NONEMPTY)
+        op(f"{n}_dim_neg", _quiet(lambda lib, x: m(x, -1)), RED_S)
+        op(f"{n}_dim_tuple", lambda lib, x: m(x, (0, -1)), RED_2D[:2] + RED_2D[3:])
+        op(f"{n}_dim_keepdim", lambda lib, x: m(x, 1, keepdim=True), RED_2D[:2] + RED_2D[3:])
+        op(f"{n}_correction0", lambda lib, x: m(x, 1, correction=0), [S(F(3, 4)), S(F(2, 3, 4))])
+        op(f"{n}_correction2", lambda lib, x: m(x, dim=0, correction=2), [S(F(4, 3)), S(F(5))])
+        op(f"{n}_correction_frac", lambda lib, x: m(x, correction=0.5), [S(F(3, 4))])
+        op(f"{n}_unbiased_kw", lambda lib, x: m(x, unbiased=False), [S(F(3, 4)), S(F(5))])
+        op(f"{n}_unbiased_positional", lambda lib, x: m(x, False), [S(F(3, 4))])
+        op(f"{n}_dim_unbiased_keepdim_positional", lambda lib, x: m(x, 1, False, True), [S(F(3, 4))])
+        op(f"{n}_fn_dim", lambda lib, x: getattr(lib, n)(x, dim=1, correction=0, keepdim=True), [S(F(3, 4))])
+        op(f"{n}_none_keepdim", lambda lib, x: m(x, dim=None, keepdim=True), [S(F(3, 4))])
+        op(f"{n}_constant_slice", lambda lib, x: m(x * 0 + 1, 1), [S(F(3, 4))], gradcheck=n == "var")
+        op(f"{n}_0d", _quiet(lambda lib, x: m(x)), [S(F())], gradcheck=False)  # one element: NaN (N - correction = 0)
+        op(f"{n}_one_element_dim", _quiet(lambda lib, x: m(x, 1)), [S(F(3, 1))], gradcheck=False)
+        op(f"{n}_size0_dim", _quiet(lambda lib, x: m(x, 1)), [S(F(0, 3))])
+        op(f"{n}_size0_all", _quiet(lambda lib, x: m(x)), [S(F(0, 3))])
+        op(f"{n}_correction_too_large", _quiet(lambda lib, x: m(x, 1, correction=5)), [S(F(3, 4))], gradcheck=False)
+
+    _var(_n)
+
+# logsumexp (stable: max + log(sum(exp(x - max))); all -inf slices give -inf)
+LSE_ROWS = [[True, True, True], [False, False, False], [True, False, True]]
+op("logsumexp_dim1", lambda lib, x: x.logsumexp(1), RED_2D)
+op("logsumexp_dim_neg", lambda lib, x: x.logsumexp(-1), RED_S)
+op("logsumexp_dim0_keepdim", lambda lib, x: x.logsumexp(0, keepdim=True), RED_S)
+op("logsumexp_dim_tuple", lambda lib, x: x.logsumexp((0, 2)), [S(F(2, 3, 4)), S(F(2, 3, 4, layout="select"))])
+op("logsumexp_dim_all_tuple", lambda lib, x: x.logsumexp(dim=(0, 1), keepdim=True), [S(F(3, 4)), S(F(0, 3))])
+op("logsumexp_fn", lambda lib, x: lib.logsumexp(x, 1), [S(F(3, 4))])
+op("logsumexp_fn_keepdim", lambda lib, x: lib.logsumexp(x, dim=-1, keepdim=True), [S(F(3, 4))])
+op("logsumexp_0d", lambda lib, x: x.logsumexp(0), [S(F())])
+op("logsumexp_large", lambda lib, x: (x * 1000).logsumexp(1), [S(F(3, 4)), S(F(3, 4, layout="expand"))])
+op("logsumexp_large_negative", lambda lib, x: (x * 1000 - 1e4).logsumexp(0), [S(F(3, 4))])
+op("logsumexp_neg_inf_rows", lambda lib, x: lib.where(lib.tensor(LSE_ROWS), x, -_INF).logsumexp(1), [S(F(3, 3))],
+   gradcheck=False)  # -inf outputs: finite differences give NaN
+op("logsumexp_inf", lambda lib, x: lib.where(lib.tensor(LSE_ROWS), x, _INF).logsumexp(1), [S(F(3, 3))], grad=False)
+op("logsumexp_int64", lambda lib, x: x.logsumexp(1), [S(T("int64", 3, 4))], grad=False)
+op("logsumexp_bool", lambda lib, x: x.logsumexp(0), [S(T("bool", 3))], grad=False)
+
+# norm (linalg.vector_norm: p = 0, 1, 2, inf, -inf, 'fro', other numbers)
+NORM_P = [("p1", 1), ("p3", 3), ("p1_5", 1.5), ("p0_5", 0.5), ("pinf", _INF), ("pninf", -_INF), ("pneg1", -1),
+          ("p0", 0), ("p2_float", 2.0)]
+for _label, _p in NORM_P:
+    def _norm(label, p):
+        empty_ok = p >= 0 and p != _INF
+        op(f"norm_{label}", lambda lib, x: x.norm(p), NORM if empty_ok else NORM[:3] + NORM[4:])
+        op(f"norm_{label}_dim", lambda lib, x: x.norm(p, dim=1), RED_2D)
+        op(f"norm_{label}_dim_neg_keepdim", lambda lib, x: x.norm(p, -1, True), RED_S if empty_ok else RED_S[:3] + RED_S[4:])
+
+    _norm(_label, _p)
+op("norm_p1_empty_slice_dim", lambda lib, x: x.norm(_INF, dim=1), [S(F(0, 3))])  # no reduction over the empty dim
+op("norm_dim_tuple", lambda lib, x: x.norm(dim=(0, 2)), [S(F(2, 3, 4)), S(F(2, 3, 4, layout="select"))])
+op("norm_fro_dim", lambda lib, x: x.norm("fro", dim=1), RED_2D)
+op("norm_fro_dims_keepdim", lambda lib, x: x.norm(p="fro", dim=(0, 1), keepdim=True), RED_2D[:1] + RED_2D[2:])
+op("norm_none_p", lambda lib, x: x.norm(None, 0), [S(F(3, 4))])
+op("norm_fn_dim", lambda lib, x: lib.norm(x, 3, 1), [S(F(3, 4))])
+op("norm_fn_kw", lambda lib, x: lib.norm(x, p=1, dim=(1,), keepdim=True), [S(F(3, 4))])
+op("norm_dtype_kw", lambda lib, x: x.norm(dtype=lib.float64), [S(F(3, 4))])
+op("norm_0d_dim", lambda lib, x: x.norm(1, dim=0), [S(F())])
+op("norm_p1_at_zero", lambda lib, x: x.norm(1), [S(F(3, 4, domain="int"))], gradcheck=False)  # kink at 0
+op("norm_p3_at_zero", lambda lib, x: x.norm(3, dim=-1), [S(F(3, 4, domain="int")), S(F(3, domain="zero"))])
+op("norm_p1_5_at_zero", lambda lib, x: x.norm(1.5, dim=0), [S(F(3, 4, domain="int"))], gradcheck=False)
+op("norm_p0_5_at_zero", lambda lib, x: x.norm(0.5, dim=1), [S(F(3, 4, domain="int"))], gradcheck=False)
+op("norm_dim_at_zero", lambda lib, x: x.norm(dim=1), [S(F(3, 4, domain="zero"))], gradcheck=False)
+op("norm_pinf_ties", lambda lib, x: x.norm(_INF, dim=1), [S(F(3, 4, domain="nzint"))], gradcheck=False)
+
+# cumsum (gradient: the cumulative sum from the other end)
+op("cumsum_dim0", lambda lib, x: x.cumsum(0), RED_S)
+op("cumsum_dim_neg", lambda lib, x: x.cumsum(-1), RED_S)
+op("cumsum_middle", lambda lib, x: x.cumsum(dim=1), [S(F(2, 3, 4)), S(F(2, 3, 4, layout="select"))])
+op("cumsum_fn", lambda lib, x: lib.cumsum(x, 1), [S(F(3, 4))])
+op("cumsum_fn_kw", lambda lib, x: lib.cumsum(x, dim=0), [S(F(3, 4))])
+op("cumsum_0d", lambda lib, x: x.cumsum(0), [S(F())])
+op("cumsum_0d_neg", lambda lib, x: x.cumsum(-1), [S(F())])
+op("cumsum_dtype", lambda lib, x: x.cumsum(1, dtype=lib.float64), [S(F(3, 4))])
+op("cumsum_twice", lambda lib, x: x.cumsum(0).cumsum(-1), [S(F(3, 4))])
+op("cumsum_int64", lambda lib, x: x.cumsum(0), [S(T("int64", 3, 4)), S(T("int64", 4, layout="select"))], grad=False)
+op("cumsum_bool", lambda lib, x: x.cumsum(1), [S(T("bool", 3, 4))], grad=False)
+op("cumsum_int64_dtype", lambda lib, x: x.cumsum(1, dtype=lib.float32), [S(T("int64", 3, 4))], grad=False)
+
+# all / any over dims
+LOGICAL_ND = [s for s in LOGICAL if s.args[0].shape]
+for _n in ("all", "any"):
+    def _logical(n):
+        op(f"{n}_dim_neg", lambda lib, x: getattr(x, n)(-1), LOGICAL, grad=False)
+        op(f"{n}_dim0_keepdim", lambda lib, x: getattr(x, n)(0, keepdim=True), LOGICAL_ND, grad=False)
+        op(f"{n}_dim_tuple", lambda lib, x: getattr(x, n)((0, 1)), [s for s in LOGICAL if len(s.args[0].shape) == 2],
+           grad=False)
+        op(f"{n}_fn_dim", lambda lib, x: getattr(lib, n)(x, dim=1), LOGICAL_ND[:3], grad=False)
+
+    _logical(_n)
+
 
 # More views ------------------------------------------------------------------------------------------
 
@@ -1251,6 +1444,23 @@ GRAD_FN = [
     ("abs_", lambda lib, x, y: (x * 1).abs_()),
 
     # more reductions
+    ("prod()", lambda lib, x, y: x.prod()),
+    ("prod(dim)", lambda lib, x, y: x.prod(1)),
+    ("max()", lambda lib, x, y: x.max()),
+    ("max(dim)", lambda lib, x, y: x.max(1).values),
+    ("min()", lambda lib, x, y: x.min()),
+    ("min(dim)", lambda lib, x, y: x.min(0)[0]),
+    ("amax", lambda lib, x, y: x.amax(1)),
+    ("amin", lambda lib, x, y: x.amin((0, 1))),
+    ("var()", lambda lib, x, y: x.var()),
+    ("var(dim)", lambda lib, x, y: x.var(1, correction=0)),
+    ("std()", lambda lib, x, y: x.std()),
+    ("std(dim)", lambda lib, x, y: x.std(0, keepdim=True)),
+    ("logsumexp", lambda lib, x, y: x.logsumexp(1)),
+    ("norm(1)", lambda lib, x, y: x.norm(1)),
+    ("norm(inf, dim)", lambda lib, x, y: x.norm(float("inf"), dim=1)),
+    ("norm(3, dim)", lambda lib, x, y: x.norm(3, 0)),
+    ("cumsum", lambda lib, x, y: x.cumsum(1)),
 
     # more views
     ("transpose", lambda lib, x, y: x.transpose(0, 1)),
