@@ -116,16 +116,22 @@ TEST(Memory, InPlaceOpDoesNotCreateReferenceCycle) {
   EXPECT_TRUE(weak_y.expired()) << "the in-place result leaked (reference cycle)";
 }
 
-TEST(Memory, ViewKeepsStorageAliveAfterBaseDropped) {
+TEST(Memory, ViewKeepsItsBaseAliveUntilItIsDropped) {
   std::weak_ptr<TensorImpl> weak_base;
-  Tensor v;
+  std::weak_ptr<Storage> weak_storage;
   {
-    Tensor base = gctest::iota({3, 4});
-    v = select(base, 0, 2);
-    weak_base = base.impl_ptr();
+    Tensor v;
+    {
+      Tensor base = gctest::iota({3, 4});
+      v = select(base, 0, 2);
+      weak_base = base.impl_ptr();
+      weak_storage = base.storage();
+    }
+    EXPECT_FALSE(weak_base.expired());  // like PyTorch's _base: in-place writes to v reach the base's history
+    EXPECT_TRUE(values_near(v, {8, 9, 10, 11}));
   }
-  EXPECT_TRUE(weak_base.expired());  // a plain view holds the storage, not the base tensor
-  EXPECT_TRUE(values_near(v, {8, 9, 10, 11}));
+  EXPECT_TRUE(weak_base.expired());
+  EXPECT_TRUE(weak_storage.expired());
 }
 
 // A graph kept in static storage is destroyed by exit() after the main thread's thread_local
