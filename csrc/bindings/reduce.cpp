@@ -84,12 +84,15 @@ void bind_reduce(py::module_& m) {
         Tensor x = dtype ? to_dtype(a, *dtype) : a;
         return dim.is_none() ? prod(x) : prod(x, {int_dim(dim, "prod")}, keepdim);
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none())
+      // max(other) / min(other) with a tensor are the elementwise maximum / minimum, as in PyTorch.
       .def("max", [](const Tensor& a, py::object dim, bool keepdim) -> py::object {
         if (dim.is_none()) return py::cast(max(a));
+        if (is_tensor(dim)) return py::cast(maximum(a, dim.cast<Tensor>()));
         return values_indices("max", max(a, int_dim(dim, "max"), keepdim));
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false)
       .def("min", [](const Tensor& a, py::object dim, bool keepdim) -> py::object {
         if (dim.is_none()) return py::cast(min(a));
+        if (is_tensor(dim)) return py::cast(minimum(a, dim.cast<Tensor>()));
         return values_indices("min", min(a, int_dim(dim, "min"), keepdim));
       }, py::arg("dim") = py::none(), py::arg("keepdim") = false)
       .def("amax", [](const Tensor& a, py::object dim, bool keepdim) { return amax(a, dims_arg(dim, "amax"), keepdim); },

@@ -257,11 +257,35 @@ void bind_tensor(py::module_& m) {
       .def("view", [](const Tensor& a, py::args sizes) { return view(a, parse_size(sizes, "view")); })
       .def("reshape", [](const Tensor& a, py::args sizes) { return reshape(a, parse_size(sizes, "reshape")); })
       .def("select", [](const Tensor& a, int64_t dim, int64_t index) { return select(a, dim, index); })
-      .def("to", [](const Tensor& a, py::object dtype) {
-        auto t = dtype_from_object(dtype);
-        if (!t && py::isinstance<py::str>(dtype) && dtype.cast<std::string>() == "cpu") return a;
-        GC_CHECK_T(TypeError, t.has_value(), "to() received an invalid combination of arguments: expected a dtype");
-        return to_dtype(a, *t);
+      // to(dtype), to(device), to(device, dtype), to(other): only the CPU exists, so devices are checked and kept.
+      .def("to", [](const Tensor& a, py::args args, py::kwargs kwargs) {
+        std::optional<DType> target;
+        bool copy = false;
+        auto take = [&](py::handle h) {
+          if (auto t = dtype_from_object(h)) {
+            target = t;
+          } else if (is_tensor(h)) {
+            target = h.cast<Tensor>().dtype();
+          } else if (py::isinstance<py::str>(h) || py::hasattr(h, "type")) {
+            std::string dev = py::str(h);
+            GC_CHECK(dev == "cpu" || dev.rfind("cpu:", 0) == 0, "to(): gradcore runs on the CPU only, got device '",
+                     dev, "'");
+          } else if (!h.is_none()) {
+            throw TypeError(detail::cat("to() received an invalid combination of arguments - got ",
+                                        Py_TYPE(h.ptr())->tp_name));
+          }
+        };
+        for (py::handle h : args) take(h);
+        for (auto [k, v] : kwargs) {
+          std::string key = py::str(k);
+          if (key == "dtype" || key == "device") take(v);
+          else if (key == "copy") copy = v.cast<bool>();
+          else if (key != "non_blocking" && key != "memory_format")
+            throw TypeError("to() got an unexpected keyword argument '" + key + "'");
+        }
+        DType t = target.value_or(a.dtype());
+        if (copy && t == a.dtype()) return clone(a);
+        return to_dtype(a, t);
       })
       .def("type_as", [](const Tensor& a, const Tensor& b) { return to_dtype(a, b.dtype()); })
       .def("float", [](const Tensor& a) { return to_dtype(a, DType::Float32); })
