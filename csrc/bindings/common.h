@@ -45,6 +45,8 @@ void bind_tensor(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_interop(py::module_& m);
+void bind_linalg(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace gradcore::python
 

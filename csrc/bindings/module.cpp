@@ -141,4 +141,6 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_creation(m);
   bind_interop(m);
+  bind_linalg(m);
+  bind_nn(m);
 }
