@@ -45,6 +45,9 @@ void bind_tensor(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_interop(py::module_& m);
+void bind_views(py::module_& m);
+void bind_indexing(py::module_& m);
+void bind_pointwise(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_nn(py::module_& m);
 

@@ -141,6 +141,9 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_creation(m);
   bind_interop(m);
+  bind_views(m);
+  bind_indexing(m);
+  bind_pointwise(m);
   bind_linalg(m);
   bind_nn(m);
 }

@@ -102,12 +102,7 @@ void bind_tensor(py::module_& m) {
         GC_CHECK_T(ValueError, t.numel() == 1, "only one element tensors can be converted to Python scalars");
         return static_cast<int64_t>(t.item());
       })
-      .def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()); })
-      .def("__getitem__", [](const Tensor& t, py::handle index) -> Tensor {
-        GC_CHECK_T(TypeError, PyLong_Check(index.ptr()) && !PyBool_Check(index.ptr()),
-                   "[getitem] only integer indices are supported so far, got ", Py_TYPE(index.ptr())->tp_name);
-        return select(t, 0, index.cast<int64_t>());
-      });
+      .def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()); });
 
   // ---- Autograd state ----
   cls.def_property("requires_grad", [](const Tensor& t) { return t.requires_grad(); }, [](Tensor& t, bool v) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "gradcore/tensor.h"
 
@@ -44,6 +45,8 @@ void manual_seed(uint64_t seed);
 DType result_type(const Tensor& a, const Tensor& b);
 /// The dtype of `a op s` for a Python number s.
 DType result_type(const Tensor& a, Scalar s);
+/// The dtype PyTorch computes an op of several tensors in (torch.result_type generalised).
+DType result_type(const TensorList& operands);
 /// A 0-dim "wrapped number" tensor holding `s` in the dtype it takes when combined with `other`.
 Tensor wrapped_scalar(Scalar s, const Tensor& other);
 /// The dtype of a Python number (float numbers take the default float32).
@@ -129,14 +132,138 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 // ---- Pointwise math and activations -------------------------------------------------------------
+// Float math: integer and bool inputs promote to float32.
+/// 2^a.
+Tensor exp2(const Tensor& a);
+/// log base 2.
+Tensor log2(const Tensor& a);
+/// log(1 + a), accurate near 0.
+Tensor log1p(const Tensor& a);
+/// exp(a) - 1, accurate near 0.
+Tensor expm1(const Tensor& a);
+/// 1 / sqrt(a).
+Tensor rsqrt(const Tensor& a);
+Tensor sin(const Tensor& a);
+Tensor cos(const Tensor& a);
+Tensor tan(const Tensor& a);
+Tensor tanh(const Tensor& a);
+/// 1 / (1 + exp(-a)).
+Tensor sigmoid(const Tensor& a);
+/// The Gauss error function.
+Tensor erf(const Tensor& a);
+// Ops keeping the input dtype (int64 stays int64; bool is refused except by sign).
+/// max(a, 0); the gradient at 0 is 0.
+Tensor relu(const Tensor& a);
+/// |a|; the gradient at 0 is 0.
+Tensor abs(const Tensor& a);
+/// -1, 0 or 1 (0 for NaN); zero gradient.
+Tensor sign(const Tensor& a);
+/// Rounds down; zero gradient.
+Tensor floor(const Tensor& a);
+/// Rounds up; zero gradient.
+Tensor ceil(const Tensor& a);
+/// Rounds half to even, to `decimals` decimal places (negative: tens, hundreds, ...); zero gradient.
+Tensor round(const Tensor& a, int64_t decimals = 0);
+/// min(max(a, min), max) with number bounds (either may be absent, not both); NaN propagates.
+/// The gradient passes where min <= a <= max.
+Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
+/// clamp with tensor bounds (broadcast; an undefined tensor is an absent bound).
+Tensor clamp(const Tensor& a, const Tensor& min, const Tensor& max);
+/// max(a, min) (ClampMinBackward0/1).
+Tensor clamp_min(const Tensor& a, Scalar min);
+Tensor clamp_min(const Tensor& a, const Tensor& min);
+/// min(a, max) (ClampMaxBackward0/1).
+Tensor clamp_max(const Tensor& a, Scalar max);
+Tensor clamp_max(const Tensor& a, const Tensor& max);
+/// Elementwise maximum (broadcast, NaN propagates); ties split the gradient half/half.
+Tensor maximum(const Tensor& a, const Tensor& b);
+/// Elementwise minimum (broadcast, NaN propagates); ties split the gradient half/half.
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// a + weight * (end - a) (floating a; end of the same dtype; broadcast).
+Tensor lerp(const Tensor& a, const Tensor& end, Scalar weight);
+/// lerp with a tensor weight (same dtype as a unless 0-dim; broadcast).
+Tensor lerp(const Tensor& a, const Tensor& end, const Tensor& weight);
+/// Gaussian error linear unit; `approximate` is "none" (erf) or "tanh".
+Tensor gelu(const Tensor& a, const std::string& approximate = "none");
+/// a * sigmoid(a).
+Tensor silu(const Tensor& a);
+/// In-place forms (self = op(self)); the result dtype must fit self's dtype.
+Tensor& exp_(Tensor& self);
+Tensor& exp2_(Tensor& self);
+Tensor& log2_(Tensor& self);
+Tensor& log1p_(Tensor& self);
+Tensor& expm1_(Tensor& self);
+Tensor& rsqrt_(Tensor& self);
+Tensor& sin_(Tensor& self);
+Tensor& cos_(Tensor& self);
+Tensor& tan_(Tensor& self);
+Tensor& tanh_(Tensor& self);
+Tensor& sigmoid_(Tensor& self);
+Tensor& erf_(Tensor& self);
+Tensor& silu_(Tensor& self);
+Tensor& relu_(Tensor& self);
+Tensor& abs_(Tensor& self);
+Tensor& sign_(Tensor& self);
+Tensor& floor_(Tensor& self);
+Tensor& ceil_(Tensor& self);
+Tensor& round_(Tensor& self, int64_t decimals = 0);
+Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
+Tensor& clamp_(Tensor& self, const Tensor& min, const Tensor& max);
+Tensor& lerp_(Tensor& self, const Tensor& end, Scalar weight);
+Tensor& lerp_(Tensor& self, const Tensor& end, const Tensor& weight);
 
 // ---- More reductions ------------------------------------------------------------------------------
 
 // ---- More views ----------------------------------------------------------------------------------
+/// Swaps two dims (a view).
+Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1);
+/// Reorders the dims: output dim i is input dim dims[i] (a view).
+Tensor permute(const Tensor& a, const std::vector<int64_t>& dims);
+/// The transpose of a tensor with at most 2 dims (a view).
+Tensor t(const Tensor& a);
+/// Inserts a size-1 dim at `dim` (a view).
+Tensor unsqueeze(const Tensor& a, int64_t dim);
+/// Removes every size-1 dim (a view).
+Tensor squeeze(const Tensor& a);
+/// Removes `dim` if it has size 1 (a view).
+Tensor squeeze(const Tensor& a, int64_t dim);
+/// Removes those of `dims` that have size 1 (a view).
+Tensor squeeze(const Tensor& a, const std::vector<int64_t>& dims);
+/// Elements start, start+step, ... before end along `dim`, with Python's slice rules (a view).
+Tensor slice(const Tensor& a, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step = 1);
+/// `length` elements from `start` along `dim` (a view).
+Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);
+/// Merges dims start_dim..end_dim into one (a view when the strides allow, else a copy).
+Tensor flatten(const Tensor& a, int64_t start_dim = 0, int64_t end_dim = -1);
+/// Splits `dim` into `sizes` (one -1 is inferred; a view).
+Tensor unflatten(const Tensor& a, int64_t dim, const Shape& sizes);
+/// Views of `split_size` elements along `dim` (the last may be shorter).
+TensorList split(const Tensor& a, int64_t split_size, int64_t dim = 0);
+/// Views of the given sizes along `dim` (they must add up to its size).
+TensorList split_with_sizes(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim = 0);
+/// `chunks` views of (nearly) equal size along `dim`; fewer when the size does not allow.
+TensorList chunk(const Tensor& a, int64_t chunks, int64_t dim = 0);
+/// The slices along `dim`, as views without that dim.
+TensorList unbind(const Tensor& a, int64_t dim = 0);
+/// A view with arbitrary sizes, strides and storage offset over a's storage (checked against its size).
+Tensor as_strided(const Tensor& a, const Shape& sizes, const Shape& strides, std::optional<int64_t> offset = std::nullopt);
 
 // ---- Joining, splitting and gathering (copies) ----------------------------------------------------
+/// Concatenates along `dim` (dtypes promoted; sizes must match elsewhere).
+Tensor cat(const TensorList& tensors, int64_t dim = 0);
 
 // ---- Indexing --------------------------------------------------------------------------------------
+/// self[indices] for advanced indexing: one optional int64 or bool index tensor per leading dim
+/// (absent = the whole dim), broadcast together, with NumPy's placement of the indexed dims.
+Tensor index(const Tensor& self, const std::vector<std::optional<Tensor>>& indices);
+/// A copy of self with `values` written (or, with accumulate, added) at the indexed positions.
+Tensor index_put(const Tensor& self, const std::vector<std::optional<Tensor>>& indices, const Tensor& values,
+                 bool accumulate = false);
+/// In-place index_put (duplicate indices: last write wins unless accumulate).
+Tensor& index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indices, const Tensor& values,
+                   bool accumulate = false);
+/// Coordinates of the nonzero elements, shape (count, ndim), int64.
+Tensor nonzero(const Tensor& a);
 
 // ---- Linear algebra --------------------------------------------------------------------------------
 /// Matrix product of 2-D a (n x k) and b (k x m) (MmBackward0).

@@ -1,5 +1,7 @@
 #include "gradcore/tensor.h"
 
+#include "gradcore/ops/internal.h"
+
 #include <limits>
 #include <sstream>
 
@@ -114,7 +116,7 @@ double Tensor::item() const {
   return GC_DISPATCH_ALL(dtype(), [&] { return static_cast<double>(*data<scalar_t>()); });
 }
 
-bool Tensor::requires_grad() const { return impl_->requires_grad || impl_->grad_fn != nullptr; }
+bool Tensor::requires_grad() const { return impl_->requires_grad || grad_fn() != nullptr; }
 
 void Tensor::set_requires_grad(bool value) {
   if (!is_leaf()) {
@@ -130,7 +132,12 @@ void Tensor::set_requires_grad(bool value) {
 }
 
 bool Tensor::is_leaf() const { return impl_->grad_fn == nullptr; }
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  // A view whose base (or another view of it) was modified in place takes its history from the base.
+  if (impl_->view_base && impl_->view_version != impl_->version->value.load(std::memory_order_relaxed))
+    internal::refresh_view_history(*this);
+  return impl_->grad_fn;
+}
 uint32_t Tensor::output_nr() const { return impl_->output_nr; }
 Tensor Tensor::grad() const { return Tensor(impl_->grad); }
 

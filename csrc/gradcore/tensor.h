@@ -122,6 +122,13 @@ class TensorImpl {
   /// place, since its recorded history would no longer describe its data.
   bool differentiable_view = false;
   uint32_t view_version = 0;
+  /// For a view made by a view op: the tensor that owns the memory (never itself a view). In-place
+  /// ops on the view rewrite the base's history (CopySlices). Strong: a view keeps its base alive.
+  std::shared_ptr<TensorImpl> view_base;
+  /// Set on the outputs of multi-output view ops (split, unbind), which PyTorch forbids writing in place.
+  bool view_multi_output = false;
+  /// Set on views made with grad mode off: autograd does not track in-place writes through them.
+  bool view_no_grad = false;
 
   // Autograd metadata. A leaf "requires grad" by its flag; a non-leaf by having a grad_fn.
   bool requires_grad = false;

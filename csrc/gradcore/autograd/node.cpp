@@ -39,12 +39,7 @@ void Node::set_next_edges(const TensorList& inputs) {
   next_edges_.reserve(inputs.size());
   input_meta_.reserve(inputs.size());
   for (const Tensor& t : inputs) {
-    if (t.defined() && t.requires_grad()) {
-      const TensorImpl* impl = t.impl();
-      GC_CHECK(!impl->differentiable_view || impl->version->value.load(std::memory_order_relaxed) == impl->view_version,
-               "[", name(), "] a view of a tensor that requires grad was modified in place (by an in-place op on "
-               "the view or on its base) after it was created; autograd cannot track that yet. Use out-of-place "
-               "ops, or clone() the view before modifying it.");
+    if (t.defined() && t.requires_grad()) {  // requires_grad() refreshes a stale view's history
       next_edges_.push_back(gradient_edge(t));
       input_meta_.push_back({t.shape(), t.dtype()});
     } else {
@@ -163,9 +158,14 @@ bool any_requires_grad(const TensorList& inputs) {
   return false;
 }
 
+void Node::add_next_edge(Edge edge, InputMeta meta) {
+  next_edges_.push_back(std::move(edge));
+  input_meta_.push_back(std::move(meta));
+}
+
 Edge gradient_edge(const Tensor& t) {
   TensorImpl* impl = t.impl();
-  if (impl->grad_fn) return {impl->grad_fn, impl->output_nr};
+  if (t.grad_fn()) return {impl->grad_fn, impl->output_nr};
   std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t);

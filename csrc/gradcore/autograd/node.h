@@ -61,6 +61,8 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Connects this node to the forward inputs (records edges and input metadata).
   void set_next_edges(const TensorList& inputs);
   void set_num_inputs(uint32_t n) { num_inputs_ = n; }
+  /// Appends one edge with the metadata of the forward input it stands for.
+  void add_next_edge(Edge edge, InputMeta meta);
 
  protected:
   std::vector<Edge> next_edges_;

@@ -82,11 +82,35 @@ Tensor& inplace(Tensor& self, const TensorList& others, const char* op, Kernel k
   return self;
 }
 
-/// Flags a view produced by a recorded view op (see TensorImpl::differentiable_view).
-inline void mark_differentiable_view(const Tensor& view) {
-  view.impl()->differentiable_view = true;
-  view.impl()->view_version = view.version();
+/// Completes a view op: `outputs` (made by make_view from `a`) remember a's base and, when `node`
+/// is set (a recorded op), get it as grad_fn and become differentiable views.
+void finish_view(const TensorList& outputs, const Tensor& a, const std::shared_ptr<Node>& node);
+inline void finish_view(const Tensor& out, const Tensor& a, const std::shared_ptr<Node>& node) {
+  finish_view(TensorList{out}, a, node);
 }
+
+/// After an in-place op recorded as (node, output_nr) on a view: the base gets a CopySlices node that
+/// routes the gradient of the written region to `node` and the rest to the base's old history.
+void rebase_view_history(const Tensor& view, const std::shared_ptr<Node>& node, uint32_t output_nr);
+/// Brings a view's grad_fn up to date after its base changed in place (an as_strided of the base).
+void refresh_view_history(const Tensor& view);
+
+/// Sizes, strides and storage offset of a tensor.
+struct Geometry {
+  Shape sizes, strides;
+  int64_t offset = 0;
+};
+Geometry geometry_of(const Tensor& t);
+
+/// The gradient of as_strided: `grad` (laid out as `output`) added into zeros laid out as `input`,
+/// overlapping elements summed. Differentiable (its gradient is strided_gather).
+Tensor strided_scatter(const Tensor& grad, const Geometry& input, const Geometry& output);
+/// The `output` region of `grad` (laid out as `input`), as a contiguous tensor. Differentiable.
+Tensor strided_gather(const Tensor& grad, const Geometry& input, const Geometry& output);
+
+/// The gradient of slice(): `grad` placed in the sliced region of zeros shaped `self_shape`.
+Tensor slice_backward(const Tensor& grad, const Shape& self_shape, int64_t dim, int64_t start, int64_t end,
+                      int64_t step);
 
 /// Checks that the in-place result dtype `result` can be stored in self (float into int is refused).
 void check_inplace_cast(DType result, const Tensor& self, const char* op);

@@ -8,35 +8,8 @@ namespace gradcore {
 
 namespace {
 
-// ---- Small differentiable view helpers ------------------------------------------------------------
-// (A private transpose until the shared view ops land in ops.h; PyTorch names the node the same.)
-struct TransposeBackward0 : Node {
-  int64_t d0, d1;
-  TransposeBackward0(int64_t a, int64_t b) : d0(a), d1(b) {}
-  std::string name() const override { return "TransposeBackward0"; }
-  TensorList apply(TensorList&& g) override;
-};
-
-/// The view of `a` with dims d0 and d1 swapped (no copy).
-Tensor transposed(const Tensor& a, int64_t d0, int64_t d1) {
-  d0 = wrap_dim(d0, a.dim(), "transpose");
-  d1 = wrap_dim(d1, a.dim(), "transpose");
-  if (d0 == d1) return a;
-  Shape sizes = a.shape(), strides = a.strides();
-  std::swap(sizes[d0], sizes[d1]);
-  std::swap(strides[d0], strides[d1]);
-  Tensor out = make_view(a, std::move(sizes), std::move(strides), a.storage_offset());
-  if (auto node = make_node<TransposeBackward0>({a}, d0, d1)) {
-    set_history({out}, node);
-    internal::mark_differentiable_view(out);
-  }
-  return out;
-}
-
-TensorList TransposeBackward0::apply(TensorList&& g) { return {transposed(g[0], d0, d1)}; }
-
 /// The transpose of the last two dims (PyTorch's .mT; .t() for matrices).
-Tensor mT(const Tensor& a) { return transposed(a, -2, -1); }
+Tensor mT(const Tensor& a) { return transpose(a, -2, -1); }
 
 // A reshaping of an op's own fresh (contiguous) result: PyTorch's _unsafe_view after matmul's bmm
 // or mm, and squeeze_ after 1-D @ 2-D. The gradient is reshaped back.

@@ -35,10 +35,7 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index) {
   sizes.erase(sizes.begin() + d);
   strides.erase(strides.begin() + d);
   Tensor out = make_view(a, std::move(sizes), std::move(strides), offset);
-  if (auto node = make_node<SelectBackward0>({a}, a.shape(), d, index)) {
-    set_history({out}, node);
-    internal::mark_differentiable_view(out);
-  }
+  internal::finish_view(out, a, make_node<SelectBackward0>({a}, a.shape(), d, index));
   return out;
 }
 

@@ -51,10 +51,7 @@ Tensor expand(const Tensor& a, const Shape& shape) {
   }
   if (sizes == a.shape()) return a;
   Tensor out = make_view(a, std::move(sizes), std::move(strides), a.storage_offset());
-  if (auto node = make_node<ExpandBackward0>({a})) {
-    set_history({out}, node);
-    internal::mark_differentiable_view(out);
-  }
+  internal::finish_view(out, a, make_node<ExpandBackward0>({a}));
   return out;
 }
 
@@ -131,10 +128,7 @@ Tensor view(const Tensor& a, const Shape& shape) {
            "[view] view size is not compatible with input tensor's size and stride (at least one dimension spans "
            "across two contiguous subspaces). Use .reshape(...) instead.");
   Tensor out = make_view(a, sizes, std::move(strides), a.storage_offset());
-  if (auto node = make_node<ViewBackward0>({a}, a.shape(), false)) {
-    set_history({out}, node);
-    internal::mark_differentiable_view(out);
-  }
+  internal::finish_view(out, a, make_node<ViewBackward0>({a}, a.shape(), false));
   return out;
 }
 
