@@ -1193,6 +1193,16 @@ op("dropout_p0", lambda lib, x: _F(lib).dropout(x, 0.0) * 1, unary(shapes=UNARY[
 op("dropout_p1", lambda lib, x: _F(lib).dropout(x, 1.0), unary(shapes=UNARY[:4]))
 op("dropout_eval", lambda lib, x: _F(lib).dropout(x, 0.5, training=False) * 1, unary(shapes=UNARY[:4]))
 
+# Activations: thin wrappers over the core ops (their own rows are in the pointwise section).
+op("F.relu", lambda lib, x: _F(lib).relu(x), unary("nonzero", UNARY[:4]))
+op("F.relu_inplace", lambda lib, x: _F(lib).relu(x * 1, inplace=True), unary("nonzero", UNARY[:2]))
+op("F.sigmoid", lambda lib, x: _F(lib).sigmoid(x), unary(shapes=UNARY[:4]))
+op("F.tanh", lambda lib, x: _F(lib).tanh(x), unary(shapes=UNARY[:4]))
+op("F.gelu", lambda lib, x: _F(lib).gelu(x), unary(shapes=UNARY[:4]))
+op("F.gelu_tanh", lambda lib, x: _F(lib).gelu(x, approximate="tanh"), unary(shapes=UNARY[:4]))
+op("F.silu", lambda lib, x: _F(lib).silu(x), unary(shapes=UNARY[:4]))
+op("F.silu_inplace", lambda lib, x: _F(lib).silu(x * 1, inplace=True), unary(shapes=UNARY[:2]))
+
 for _name, _fn in [
     ("one_hot", lambda lib: _F(lib).one_hot(lib.tensor([0, 2, 1, 2]))),
     ("one_hot_num_classes", lambda lib: _F(lib).one_hot(lib.tensor([0, 2, 1]), 5)),

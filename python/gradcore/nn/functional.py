@@ -56,12 +56,12 @@ def tanh(input):
 
 def gelu(input, approximate="none"):
     """Gaussian error linear unit (``approximate="tanh"`` for the tanh approximation)."""
-    return gradcore.gelu(input, approximate=approximate)
+    return _C.gelu(input, approximate=approximate)
 
 
 def silu(input, inplace=False):
     """input * sigmoid(input)."""
-    return gradcore.silu(input)
+    return _C.silu_(input) if inplace else _C.silu(input)
 
 
 # ---- softmax ------------------------------------------------------------------------------------------
