@@ -49,6 +49,8 @@ void bind_views(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_pointwise(py::module_& m);
 void bind_reduce(py::module_& m);
+void bind_linalg(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace gradcore::python
 

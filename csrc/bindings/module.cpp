@@ -145,4 +145,6 @@ PYBIND11_MODULE(_C, m) {
   bind_indexing(m);
   bind_pointwise(m);
   bind_reduce(m);
+  bind_linalg(m);
+  bind_nn(m);
 }

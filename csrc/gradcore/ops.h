@@ -296,8 +296,36 @@ Tensor& index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indic
 Tensor nonzero(const Tensor& a);
 
 // ---- Linear algebra --------------------------------------------------------------------------------
+/// Matrix product of 2-D a (n x k) and b (k x m) (MmBackward0).
+Tensor mm(const Tensor& a, const Tensor& b);
+/// Batched matrix product of 3-D a (B x n x k) and b (B x k x m) (BmmBackward0).
+Tensor bmm(const Tensor& a, const Tensor& b);
+/// Matrix-vector product of 2-D a (n x k) and 1-D v (k) (MvBackward0).
+Tensor mv(const Tensor& a, const Tensor& v);
+/// Inner product of two 1-D tensors of the same length and dtype (0-dim result; DotBackward0).
+Tensor dot(const Tensor& a, const Tensor& b);
+/// Outer product of two 1-D tensors (a broadcast mul: MulBackward0, dtypes promote).
+Tensor outer(const Tensor& a, const Tensor& b);
+/// beta * self + alpha * (a @ b) for 2-D a, b and self broadcastable to the result (AddmmBackward0).
+Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, Scalar beta = 1, Scalar alpha = 1);
+/// PyTorch's matmul: dot / mv / mm / batched (broadcast batch dims) by operand ranks; a 1-D operand
+/// gets a dim prepended (left) or appended (right) that is removed from the result.
+Tensor matmul(const Tensor& a, const Tensor& b);
+/// input @ weight^T + bias (bias may be undefined); addmm for 2-D input with bias, as in PyTorch.
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor());
 
 // ---- Neural-network functions (gradcore.nn.functional) ---------------------------------------------
+/// exp(x) / sum(exp(x)) along `dim`, computed stably (max subtracted) (SoftmaxBackward0).
+Tensor softmax(const Tensor& a, int64_t dim);
+/// x - log(sum(exp(x))) along `dim`, computed stably (LogSoftmaxBackward0).
+Tensor log_softmax(const Tensor& a, int64_t dim);
+/// Negative log-likelihood of class-index targets: input (N, C), (C) or (N, C, d1, ...), int64 target
+/// (N), () or (N, d1, ...); optional per-class weight; reduction 0 none, 1 mean, 2 sum (NllLossBackward0).
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(), int64_t reduction = 1,
+                int64_t ignore_index = -100);
+/// Pads (negative: crops) the last dims by `pad` = (left, right, left, right, ...) last dim first,
+/// filling with `value` (ConstantPadNdBackward0).
+Tensor constant_pad_nd(const Tensor& a, const std::vector<int64_t>& pad, Scalar value = 0);
 
 }  // namespace gradcore
 

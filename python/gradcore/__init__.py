@@ -125,9 +125,15 @@ def pow(input, exponent):
     return exponent.__rpow__(input)
 
 
+# Linear algebra and softmax (C++ functions with PyTorch's argument names).
+from ._C import matmul, mm, bmm, mv, dot, outer, addmm, softmax, log_softmax  # noqa: E402
+
+
 def where(condition, input, other):
     """Elements of ``input`` where ``condition`` is true, else of ``other`` (broadcast)."""
     return _C.where(condition, input, other)
 
 
 del _name, _builtins
+
+from . import nn  # noqa: E402  (gradcore.nn.functional; imported last: it uses the functions above)

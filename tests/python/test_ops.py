@@ -1186,8 +1186,236 @@ op("nonzero", lambda lib, x: x.nonzero(), [S(T("int64", 3, 4, domain="int")), S(
 
 # Linear algebra ----------------------------------------------------------------------------------------
 
+MATMUL = [
+    S(F(3), F(3)),
+    S(F(3), F(3, 4)),
+    S(F(2, 3), F(3)),
+    S(F(2, 3), F(3, 4)),
+    S(F(2, 1, 3, 4), F(5, 4, 2)),
+    S(F(2, 2, 3), F(2, 3, 4)),
+    S(F(2, 2, 3), F(3, 4)),  # folded into one mm
+    S(F(2, 3), F(5, 3, 4)),  # folded, transposed
+    S(F(3), F(5, 3, 4)),
+    S(F(5, 2, 3), F(3)),
+    S(F(1, 2, 3), F(5, 3, 4)),
+    S(F(2, 5, 2, 3), F(3, 4)),
+    S(F(7, 13), F(13, 17)),  # edge tiles of the kernel
+    S(F(0, 3), F(3, 4)),
+    S(F(2, 0), F(0, 3)),  # K = 0: zeros
+    S(F(2, 3), F(3, 0)),
+    S(F(0), F(0)),
+    S(F(0, 2, 3), F(3, 4)),
+    S(F(3, 0, 2), F(3, 2, 4)),
+    S(F(2, 3, layout="select"), F(3, 4, layout="expand")),
+    S(F(3, layout="select"), F(3, 4, layout="select")),
+    S(F(2, 3, 4, layout="select"), F(4, 2)),
+    S(F(2, 3, 4, layout="expand"), F(2, 4, 3, layout="select")),
+    S(F(4, layout="expand"), F(2, 4, 3, layout="expand")),
+]
+MATMUL_T = [S(F(2, 3, layout="t"), F(3, 4)), S(F(2, 3), F(3, 4, layout="t")), S(F(5, 7, layout="t"), F(7, 9, layout="t")),
+            S(F(3), F(3, 4, layout="t")), S(F(2, 3, layout="t"), F(3)), S(F(2, 3, 4, layout="t"), F(4, 2, layout="t")),
+            S(F(2, 3, layout="t"), F(2, 3, 4, layout="t")), S(F(2, 2, 3, layout="step"), F(3, 4, layout="step"))]
+MATMUL += MATMUL_T
+MATMUL_FOLD = [MATMUL[i] for i in (6, 7, 8, 9, 11, 21)]
+op("matmul", lambda lib, x, y: x @ y, MATMUL)
+op("matmul_fn", lambda lib, x, y: lib.matmul(x, y), MATMUL[:8])
+op("matmul_method", lambda lib, x, y: x.matmul(y), MATMUL[:8])
+# Which path matmul takes (fold into mm / mv, or broadcast + bmm) depends on requires_grad and strides.
+op("matmul_const_lhs", lambda lib, x, y: x @ y, no_grad_operand(MATMUL_FOLD + MATMUL[4:6], 0))
+op("matmul_const_rhs", lambda lib, x, y: x @ y, no_grad_operand(MATMUL_FOLD + MATMUL[4:6], 1))
+op("matmul_int64", lambda lib, x, y: x @ y,
+   [S(T("int64", 2, 3), T("int64", 3, 4)), S(T("int64", 3), T("int64", 3)), S(T("int64", 2, 3), T("int64", 3)),
+    S(T("int64", 3), T("int64", 3, 2)), S(T("int64", 2, 2, 3), T("int64", 2, 3, 2)), S(T("int64", 2, 2, 3), T("int64", 3))],
+   grad=False)
+MM = [S(F(2, 3), F(3, 4)), S(F(1, 5), F(5, 1)), S(F(7, 13), F(13, 17)), S(F(0, 3), F(3, 2)), S(F(2, 0), F(0, 3)),
+      S(F(3, 4, layout="select"), F(4, 2, layout="expand")), S(F(1, 6), F(6, 9))]
+op("mm", lambda lib, x, y: lib.mm(x, y), MM)
+op("mm_method", lambda lib, x, y: x.mm(y), MM[:2])
+op("mm_transposed", lambda lib, x, y: lib.mm(x, y), [S(F(4, 3, layout="t"), F(3, 5, layout="t")), S(F(6, 17), F(17, 9, layout="t"))])
+op("linear_transposed_weight", lambda lib, x, w, b: _F(lib).linear(x, w, b),
+   [S(F(2, 3), F(4, 3, layout="t"), F(4)), S(F(5, 2, 3, layout="t"), F(4, 3), F(4))])
+op("mm_int64", lambda lib, x, y: x.mm(y), [S(T("int64", 3, 4), T("int64", 4, 2))], grad=False)
+BMM = [S(F(2, 2, 3), F(2, 3, 4)), S(F(3, 1, 5), F(3, 5, 1)), S(F(0, 2, 3), F(0, 3, 4)), S(F(2, 0, 3), F(2, 3, 4)),
+       S(F(2, 2, 3, layout="select"), F(2, 3, 4, layout="expand"))]
+op("bmm", lambda lib, x, y: lib.bmm(x, y), BMM)
+op("bmm_method", lambda lib, x, y: x.bmm(y), BMM[:1])
+op("bmm_transposed", lambda lib, x, y: lib.bmm(x, y), [S(F(2, 2, 3, layout="t"), F(2, 3, 4, layout="t"))])
+MV = [S(F(2, 3), F(3)), S(F(0, 3), F(3)), S(F(2, 0), F(0)), S(F(3, 4, layout="select"), F(4, layout="select")),
+      S(F(3, 4, layout="expand"), F(4))]
+op("mv", lambda lib, x, v: lib.mv(x, v), MV)
+op("mv_method", lambda lib, x, v: x.mv(v), MV[:1])
+DOT = [S(F(3), F(3)), S(F(0), F(0)), S(F(5, layout="select"), F(5, layout="expand")), S(F(19), F(19))]
+op("dot", lambda lib, x, y: lib.dot(x, y), DOT)
+op("dot_method", lambda lib, x, y: x.dot(y), DOT[:1])
+op("dot_int64", lambda lib, x, y: lib.dot(x, y), [S(T("int64", 4), T("int64", 4))], grad=False)
+OUTER = [S(F(3), F(4)), S(F(0), F(2)), S(F(3, layout="select"), F(2, layout="expand"))]
+op("outer", lambda lib, x, y: lib.outer(x, y), OUTER)
+op("outer_method", lambda lib, x, y: x.outer(y), OUTER[:1])
+op("outer_promote", lambda lib, x, y: lib.outer(x, y), [S(T("float32", 3), T("float64", 2))])
+ADDMM = [S(F(4), F(2, 3), F(3, 4)), S(F(2, 4), F(2, 3), F(3, 4)), S(F(2, 1), F(2, 3), F(3, 4)), S(F(), F(2, 3), F(3, 4)),
+         S(F(4), F(2, 0), F(0, 4)), S(F(4, layout="select"), F(2, 3, layout="select"), F(3, 4, layout="expand"))]
+op("addmm", lambda lib, b, x, y: lib.addmm(b, x, y), ADDMM)
+op("addmm_beta_alpha", lambda lib, b, x, y: lib.addmm(b, x, y, beta=0.5, alpha=-2), ADDMM[:3])
+op("addmm_beta0", lambda lib, b, x, y: lib.addmm(b, x, y, beta=0), ADDMM[:1])
+op("addmm_method", lambda lib, b, x, y: b.addmm(x, y), [S(F(2, 4), F(2, 3), F(3, 4))])
+op("matmul_chain", lambda lib, x, y, z: ((x @ y).exp() @ z).sum(-1),
+   [S(F(2, 3), F(3, 4), F(4, 2)), S(F(2, 2, 3), F(3, 4), F(2, 4, 2))])
+
 
 # nn.functional ----------------------------------------------------------------------------------------
+
+
+def _F(lib):
+    return lib.nn.functional
+
+
+SOFTMAX = [S(F(3, 4)), S(F(2, 3, 4)), S(F(5)), S(F()), S(F(0, 3)), S(F(3, 4, layout="select")),
+           S(F(3, 4, layout="expand"))]
+for _sm in ("softmax", "log_softmax"):
+    def _softmax_rows(name):
+        op(f"{name}_last", lambda lib, x: getattr(_F(lib), name)(x, dim=-1), SOFTMAX)
+        op(f"{name}_dim0", lambda lib, x: getattr(_F(lib), name)(x, 0), SOFTMAX)
+        op(f"{name}_mid", lambda lib, x: getattr(_F(lib), name)(x, 1),
+           [S(F(2, 3, 4)), S(F(2, 3, 4, layout="select")), S(F(2, 0, 4))])
+        op(f"{name}_method", lambda lib, x: getattr(x, name)(1), SOFTMAX[:2])
+        op(f"{name}_torch_fn", lambda lib, x: getattr(lib, name)(x, -1), SOFTMAX[:2])
+        op(f"{name}_dtype", lambda lib, x: getattr(_F(lib), name)(x, 1, dtype=lib.float64), [S(F(3, 4))])
+        # Stability: logits of size 1e4 (exp would overflow without the max subtracted).
+        op(f"{name}_large_logits", lambda lib, x: getattr(_F(lib), name)(x * 1e4, 1), [S(F(3, 4)), S(F(2, 3, 4))],
+           gradcheck=False)
+        op(f"{name}_inf", lambda lib: getattr(_F(lib), name)(
+            lib.tensor([[0.0, float("-inf"), 1.0], [float("-inf")] * 3, [float("inf"), 0.0, 1.0]]), 1),
+           NOARGS, grad=False)
+
+    _softmax_rows(_sm)
+
+
+def _targets(lib, x):
+    """Fixed class targets for an (N, C, ...) / (C,) input (classes 0..C-1, every one used)."""
+    shape = tuple(x.shape)
+    if len(shape) == 1:
+        return lib.tensor(shape[0] - 1)
+    n, c = shape[0], shape[1]
+    rest = shape[2:]
+    count = n
+    for d in rest:
+        count *= d
+    return lib.tensor([(5 * i + 1) % c for i in range(count)], dtype=lib.int64).reshape((n,) + rest)
+
+
+def _ignored_targets(lib, x):
+    t = _targets(lib, x)
+    flat = t.reshape(-1).tolist()
+    flat[0] = -100
+    return lib.tensor(flat, dtype=lib.int64).reshape(tuple(t.shape))
+
+
+NLL = [S(F(3, 4)), S(F(4)), S(F(2, 3, 2)), S(F(2, 3, 2, 2)), S(F(3, 4, layout="select")), S(F(3, 4, layout="expand")),
+       S(F(0, 4))]
+NLL_IGN = [NLL[0], NLL[2], NLL[3], NLL[4]]  # (an ignored 0-dim target leaves nothing: see nll_loss_all_ignored)
+SAME_SHAPE = [BINARY[0], BINARY[6], (F(0, 3), F(0, 3)), (F(4, layout="select"), F(4)), BINARY[10]]
+_NOGRAD_POS = A((4,), "float", "pos", grad=False)  # weights: PyTorch refuses weights that require grad here
+_W = lambda lib, x: lib.tensor([0.5, 1.0, 2.0, 1.5][: x.shape[1 if x.dim() > 1 else 0]], dtype=x.dtype)  # noqa: E731
+for _red_name in ("mean", "sum", "none"):
+    def _nll_rows(red):
+        op(f"nll_loss_{red}", lambda lib, x: _F(lib).nll_loss(x, _targets(lib, x), reduction=red), NLL)
+        op(f"nll_loss_{red}_ignore", lambda lib, x: _F(lib).nll_loss(x, _ignored_targets(lib, x), reduction=red), NLL_IGN)
+        op(f"nll_loss_{red}_ignore_index", lambda lib, x: _F(lib).nll_loss(x, _targets(lib, x), ignore_index=1,
+                                                                           reduction=red), NLL[:1] + NLL[2:3])
+        op(f"nll_loss_{red}_weight", lambda lib, x: _F(lib).nll_loss(x, _targets(lib, x), weight=_W(lib, x),
+                                                                     reduction=red), NLL[:5])
+        op(f"cross_entropy_{red}", lambda lib, x: _F(lib).cross_entropy(x, _targets(lib, x), reduction=red), NLL)
+        op(f"cross_entropy_{red}_weight_ignore", lambda lib, x: _F(lib).cross_entropy(
+            x, _ignored_targets(lib, x), weight=_W(lib, x), reduction=red), NLL_IGN)
+        op(f"cross_entropy_{red}_smoothing", lambda lib, x: _F(lib).cross_entropy(
+            x, _ignored_targets(lib, x), reduction=red, label_smoothing=0.2), NLL_IGN)
+        op(f"cross_entropy_{red}_smoothing_weight", lambda lib, x: _F(lib).cross_entropy(
+            x, _ignored_targets(lib, x), weight=_W(lib, x), reduction=red, label_smoothing=0.1), NLL_IGN[:2])
+        op(f"cross_entropy_{red}_probs", lambda lib, x, p: _F(lib).cross_entropy(x, p, reduction=red),
+           [S(F(3, 4), F(3, 4, domain="pos")), S(F(4), F(4, domain="pos")), S(F(2, 3, 2), F(2, 3, 2, domain="pos"))])
+        op(f"cross_entropy_{red}_probs_smoothing_weight", lambda lib, x, p: _F(lib).cross_entropy(
+            x, p, weight=_W(lib, x), reduction=red, label_smoothing=0.3), [S(F(3, 4), F(3, 4, domain="pos"))])
+        op(f"mse_loss_{red}", lambda lib, x, y: _F(lib).mse_loss(x, y, reduction=red),
+           binary(pairs=[BINARY[0], BINARY[6], BINARY[7], BINARY[9], BINARY[10]]),
+           gradcheck=red != "mean")  # the mean of (0, 3) is NaN: no finite differences
+        op(f"l1_loss_{red}", lambda lib, x, y: _F(lib).l1_loss(x, y, reduction=red),
+           binary(pairs=[BINARY[0], BINARY[6], BINARY[7], BINARY[9], BINARY[10]]),
+           gradcheck=red != "mean")  # the mean of (0, 3) is NaN: no finite differences
+        op(f"binary_cross_entropy_{red}", lambda lib, x, y: _F(lib).binary_cross_entropy(1 / (2 + x * x), y * y / 4,
+                                                                                           reduction=red),
+           binary(pairs=SAME_SHAPE))
+        op(f"binary_cross_entropy_{red}_weight", lambda lib, x, y, w: _F(lib).binary_cross_entropy(
+            1 / (2 + x * x), y * y / 4, weight=w, reduction=red), [S(F(3, 4), F(3, 4), _NOGRAD_POS)])
+        op(f"bce_with_logits_{red}", lambda lib, x, y: _F(lib).binary_cross_entropy_with_logits(x, y * y / 4,
+                                                                                                 reduction=red),
+           binary(pairs=SAME_SHAPE))
+        op(f"bce_with_logits_{red}_weights", lambda lib, x, y, w: _F(lib).binary_cross_entropy_with_logits(
+            x, y * y / 4, weight=w, pos_weight=w * 2, reduction=red), [S(F(3, 4), F(3, 4), _NOGRAD_POS)])
+
+    _nll_rows(_red_name)
+
+op("nll_loss_0d_target_none", lambda lib, x: _F(lib).nll_loss(x, lib.tensor(1), reduction="none"), [S(F(4))])
+op("nll_loss_all_ignored", lambda lib, x: _F(lib).nll_loss(x, lib.tensor([-100, -100])), [S(F(2, 3))],
+   gradcheck=False)  # 0 / 0: NaN, like PyTorch; the gradient is zero
+op("nll_loss_legacy_size_average", lambda lib, x: _F(lib).nll_loss(x, _targets(lib, x), size_average=False), NLL[:1])
+op("cross_entropy_positional_weight", lambda lib, x: _F(lib).cross_entropy(x, _targets(lib, x), _W(lib, x)), NLL[:1])
+# Large logits: no inf / NaN in the loss or its gradient.
+op("cross_entropy_large_logits", lambda lib, x: _F(lib).cross_entropy(x * 1e4, _targets(lib, x)), NLL[:3],
+   gradcheck=False)
+op("bce_with_logits_large_logits", lambda lib, x, y: _F(lib).binary_cross_entropy_with_logits(x * 1e4, y * y / 4),
+   binary(pairs=BINARY[:1]), gradcheck=False)
+op("binary_cross_entropy_at_0_and_1", lambda lib: _F(lib).binary_cross_entropy(
+    lib.tensor([0.0, 1.0, 0.5, 0.0]), lib.tensor([1.0, 0.0, 0.5, 0.0])), NOARGS, grad=False)  # log clamped at -100
+op("l1_loss_at_zero_difference", lambda lib, x, y: _F(lib).l1_loss(x, y),
+   [S(F(3, 4, domain="int"), F(3, 4, domain="int"))], gradcheck=False)  # kink: the gradient there is 0
+
+LINEAR = [S(F(2, 3), F(4, 3), F(4)), S(F(3), F(4, 3), F(4)), S(F(5, 2, 3), F(4, 3), F(4)), S(F(0, 3), F(4, 3), F(4)),
+          S(F(2, 3, layout="select"), F(4, 3), F(4)), S(F(5, 2, 3, layout="select"), F(4, 3, layout="expand"), F(4)),
+          S(F(2, 2, 5, 3), F(4, 3), F(4, layout="select")), S(F(2, 3), F(4, 3), F())]
+op("linear", lambda lib, x, w, b: _F(lib).linear(x, w, b), LINEAR)
+op("linear_no_bias", lambda lib, x, w: _F(lib).linear(x, w),
+   [S(F(2, 3), F(4, 3)), S(F(3), F(4, 3)), S(F(5, 2, 3), F(4, 3)), S(F(2, 3, layout="select"), F(4, 3, layout="select"))])
+op("linear_vector_weight", lambda lib, x, w: _F(lib).linear(x, w), [S(F(2, 3), F(3))])
+
+# dropout: random masks differ between the libraries; compare shapes and dtypes, and the kept values.
+_dropout_values = lambda out: set(np.unique(H.to_numpy(out)).tolist()) <= {0.0, 2.0}  # noqa: E731
+op("dropout", lambda lib: _F(lib).dropout(lib.ones(200), 0.5), NOARGS, grad=False, check="meta", extra=_dropout_values)
+op("dropout_f64", lambda lib: _F(lib).dropout(lib.ones(3, 50, dtype=lib.float64)), NOARGS, grad=False, check="meta",
+   extra=_dropout_values)
+op("dropout_p0", lambda lib, x: _F(lib).dropout(x, 0.0) * 1, unary(shapes=UNARY[:4]))
+op("dropout_p1", lambda lib, x: _F(lib).dropout(x, 1.0), unary(shapes=UNARY[:4]))
+op("dropout_eval", lambda lib, x: _F(lib).dropout(x, 0.5, training=False) * 1, unary(shapes=UNARY[:4]))
+
+# Activations: thin wrappers over the core ops (their own rows are in the pointwise section).
+op("F.relu", lambda lib, x: _F(lib).relu(x), unary("nonzero", UNARY[:4]))
+op("F.relu_inplace", lambda lib, x: _F(lib).relu(x * 1, inplace=True), unary("nonzero", UNARY[:2]))
+op("F.sigmoid", lambda lib, x: _F(lib).sigmoid(x), unary(shapes=UNARY[:4]))
+op("F.tanh", lambda lib, x: _F(lib).tanh(x), unary(shapes=UNARY[:4]))
+op("F.gelu", lambda lib, x: _F(lib).gelu(x), unary(shapes=UNARY[:4]))
+op("F.gelu_tanh", lambda lib, x: _F(lib).gelu(x, approximate="tanh"), unary(shapes=UNARY[:4]))
+op("F.silu", lambda lib, x: _F(lib).silu(x), unary(shapes=UNARY[:4]))
+op("F.silu_inplace", lambda lib, x: _F(lib).silu(x * 1, inplace=True), unary(shapes=UNARY[:2]))
+
+for _name, _fn in [
+    ("one_hot", lambda lib: _F(lib).one_hot(lib.tensor([0, 2, 1, 2]))),
+    ("one_hot_num_classes", lambda lib: _F(lib).one_hot(lib.tensor([0, 2, 1]), 5)),
+    ("one_hot_2d", lambda lib: _F(lib).one_hot(lib.tensor([[0, 1], [3, 1]]), num_classes=4)),
+    ("one_hot_0d", lambda lib: _F(lib).one_hot(lib.tensor(2), 4)),
+    ("one_hot_empty", lambda lib: _F(lib).one_hot(lib.tensor([], dtype=lib.int64), 3)),
+]:
+    op(_name, _fn, NOARGS, grad=False, gradcheck=False)
+
+PAD = [S(F(3, 4)), S(F(2, 3, 4)), S(F(3, 4, layout="select")), S(F(3, 4, layout="expand")), S(F(0, 3))]
+op("pad_last", lambda lib, x: _F(lib).pad(x, (1, 2)), PAD)
+op("pad_two_dims", lambda lib, x: _F(lib).pad(x, (1, 1, 2, 0)), PAD)
+op("pad_value", lambda lib, x: _F(lib).pad(x, (0, 2, 1, 1), value=2.5), PAD[:3])
+op("pad_mode_kw", lambda lib, x: _F(lib).pad(x, [2, 1], mode="constant", value=-1.0), PAD[:2])
+op("pad_negative_crops", lambda lib, x: _F(lib).pad(x, (-1, 1, 0, -1)), PAD[:4])
+op("pad_crop_to_empty", lambda lib, x: _F(lib).pad(x, (-2, -2)), [S(F(3, 4))])
+op("pad_all_dims", lambda lib, x: _F(lib).pad(x, (1, 0, 0, 1, 1, 1)), [S(F(2, 3, 4))])
+op("pad_empty", lambda lib, x: _F(lib).pad(x, ()), [S(F(3, 4))])
+op("pad_1d", lambda lib, x: _F(lib).pad(x, (2, 3)), [S(F(4)), S(F(4, layout="select"))])
+op("pad_int64", lambda lib, x: _F(lib).pad(x, (1, 1), value=2.5), [S(T("int64", 2, 3))], grad=False)
 
 
 # Type promotion (dtypes fixed; compared with torch's result dtype) ----------------------------------------
@@ -1493,9 +1721,37 @@ GRAD_FN = [
     ("setitem(list)", lambda lib, x, y: (lambda z: (z.__setitem__([0, 2], y[0]), z)[1])(x * 1)),
 
     # linear algebra
-
+    ("x@y", lambda lib, x, y: x @ y.reshape(4, 3)),
+    ("matmul(1d,1d)", lambda lib, x, y: x[0] @ y[0]),
+    ("matmul(2d,1d)", lambda lib, x, y: x @ y[0]),
+    ("matmul(1d,2d)", lambda lib, x, y: x[0] @ y.reshape(4, 3)),
+    ("matmul(3d,3d)", lambda lib, x, y: x.reshape(3, 2, 2) @ y.reshape(3, 2, 2)),
+    ("matmul(broadcast)", lambda lib, x, y: x.reshape(3, 1, 2, 2) @ y.reshape(3, 2, 2)),
+    ("matmul(3d,2d)", lambda lib, x, y: x.reshape(3, 2, 2) @ y.reshape(2, 6)),
+    ("matmul(2d,3d)", lambda lib, x, y: x.reshape(6, 2) @ y.reshape(3, 2, 2)),
+    ("matmul(1d,3d)", lambda lib, x, y: x[0] @ y.reshape(3, 4, 1)),
+    ("matmul(3d,1d)", lambda lib, x, y: x.reshape(3, 1, 4) @ y[0]),
+    ("mm", lambda lib, x, y: lib.mm(x, y.reshape(4, 3))),
+    ("bmm", lambda lib, x, y: lib.bmm(x.reshape(3, 2, 2), y.reshape(3, 2, 2))),
+    ("mv", lambda lib, x, y: lib.mv(x, y[0])),
+    ("dot", lambda lib, x, y: lib.dot(x[0], y[0])),
+    ("outer", lambda lib, x, y: lib.outer(x[0], y[0])),
+    ("addmm", lambda lib, x, y: lib.addmm(x.select(1, 0), x, y.reshape(4, 3))),
     # nn.functional
-
+    ("softmax", lambda lib, x, y: lib.nn.functional.softmax(x, 1)),
+    ("log_softmax", lambda lib, x, y: lib.nn.functional.log_softmax(x, 0)),
+    ("Tensor.softmax", lambda lib, x, y: x.softmax(-1)),
+    ("nll_loss", lambda lib, x, y: lib.nn.functional.nll_loss(x, lib.tensor([0, 3, 1]))),
+    ("nll_loss(none)", lambda lib, x, y: lib.nn.functional.nll_loss(x, lib.tensor([0, 3, 1]), reduction="none")),
+    ("cross_entropy", lambda lib, x, y: lib.nn.functional.cross_entropy(x, lib.tensor([0, 3, 1]))),
+    ("cross_entropy(label_smoothing)", lambda lib, x, y: lib.nn.functional.cross_entropy(x, lib.tensor([0, 3, 1]),
+                                                                                         label_smoothing=0.1)),
+    ("l1_loss", lambda lib, x, y: lib.nn.functional.l1_loss(x, y)),
+    ("linear", lambda lib, x, y: lib.nn.functional.linear(x, y)),
+    ("linear(bias)", lambda lib, x, y: lib.nn.functional.linear(x, y, x.select(1, 0))),
+    ("linear(3d, bias)", lambda lib, x, y: lib.nn.functional.linear(x.reshape(3, 1, 4), y, x.select(1, 0))),
+    ("dropout", lambda lib, x, y: lib.nn.functional.dropout(x, 0.3)),
+    ("pad", lambda lib, x, y: lib.nn.functional.pad(x, (1, 2))),
 ]
 
 

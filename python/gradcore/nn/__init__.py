@@ -1,0 +1,2 @@
+"""gradcore.nn: neural-network building blocks. So far only ``gradcore.nn.functional``."""
+from . import functional  # noqa: F401
