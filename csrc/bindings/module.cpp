@@ -143,4 +143,5 @@ PYBIND11_MODULE(_C, m) {
   bind_interop(m);
   bind_views(m);
   bind_indexing(m);
+  bind_gather(m);
 }

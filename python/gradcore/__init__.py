@@ -102,10 +102,12 @@ def _function(name):
 for _name in ("add", "sub", "mul", "div", "neg", "reciprocal", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
               "lt", "le", "gt", "ge", "all", "any", "clone", "detach", "reshape", "numel",
               "transpose", "swapaxes", "swapdims", "permute", "t", "unsqueeze", "squeeze", "narrow", "flatten",
-              "unflatten", "split", "chunk", "unbind", "as_strided"):
+              "unflatten", "split", "chunk", "unbind", "as_strided",
+              "flip", "tril", "triu", "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill"):
     globals()[_name] = _function(_name)
 subtract, multiply, divide, negative = sub, mul, div, neg
 cat = concat = concatenate = _C.cat
+stack = _C.stack
 
 
 def pow(input, exponent):
