@@ -47,6 +47,7 @@ void bind_creation(py::module_& m);
 void bind_interop(py::module_& m);
 void bind_views(py::module_& m);
 void bind_indexing(py::module_& m);
+void bind_pointwise(py::module_& m);
 void bind_gather(py::module_& m);
 
 }  // namespace gradcore::python

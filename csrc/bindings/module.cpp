@@ -143,5 +143,6 @@ PYBIND11_MODULE(_C, m) {
   bind_interop(m);
   bind_views(m);
   bind_indexing(m);
+  bind_pointwise(m);
   bind_gather(m);
 }

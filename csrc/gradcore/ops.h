@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "gradcore/tensor.h"
 
@@ -44,6 +45,8 @@ void manual_seed(uint64_t seed);
 DType result_type(const Tensor& a, const Tensor& b);
 /// The dtype of `a op s` for a Python number s.
 DType result_type(const Tensor& a, Scalar s);
+/// The dtype PyTorch computes an op of several tensors in (torch.result_type generalised).
+DType result_type(const TensorList& operands);
 /// A 0-dim "wrapped number" tensor holding `s` in the dtype it takes when combined with `other`.
 Tensor wrapped_scalar(Scalar s, const Tensor& other);
 /// The dtype of a Python number (float numbers take the default float32).
@@ -129,6 +132,85 @@ Tensor select(const Tensor& a, int64_t dim, int64_t index);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 // ---- Pointwise math and activations -------------------------------------------------------------
+// Float math: integer and bool inputs promote to float32.
+/// 2^a.
+Tensor exp2(const Tensor& a);
+/// log base 2.
+Tensor log2(const Tensor& a);
+/// log(1 + a), accurate near 0.
+Tensor log1p(const Tensor& a);
+/// exp(a) - 1, accurate near 0.
+Tensor expm1(const Tensor& a);
+/// 1 / sqrt(a).
+Tensor rsqrt(const Tensor& a);
+Tensor sin(const Tensor& a);
+Tensor cos(const Tensor& a);
+Tensor tan(const Tensor& a);
+Tensor tanh(const Tensor& a);
+/// 1 / (1 + exp(-a)).
+Tensor sigmoid(const Tensor& a);
+/// The Gauss error function.
+Tensor erf(const Tensor& a);
+// Ops keeping the input dtype (int64 stays int64; bool is refused except by sign).
+/// max(a, 0); the gradient at 0 is 0.
+Tensor relu(const Tensor& a);
+/// |a|; the gradient at 0 is 0.
+Tensor abs(const Tensor& a);
+/// -1, 0 or 1 (0 for NaN); zero gradient.
+Tensor sign(const Tensor& a);
+/// Rounds down; zero gradient.
+Tensor floor(const Tensor& a);
+/// Rounds up; zero gradient.
+Tensor ceil(const Tensor& a);
+/// Rounds half to even, to `decimals` decimal places (negative: tens, hundreds, ...); zero gradient.
+Tensor round(const Tensor& a, int64_t decimals = 0);
+/// min(max(a, min), max) with number bounds (either may be absent, not both); NaN propagates.
+/// The gradient passes where min <= a <= max.
+Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max);
+/// clamp with tensor bounds (broadcast; an undefined tensor is an absent bound).
+Tensor clamp(const Tensor& a, const Tensor& min, const Tensor& max);
+/// max(a, min) (ClampMinBackward0/1).
+Tensor clamp_min(const Tensor& a, Scalar min);
+Tensor clamp_min(const Tensor& a, const Tensor& min);
+/// min(a, max) (ClampMaxBackward0/1).
+Tensor clamp_max(const Tensor& a, Scalar max);
+Tensor clamp_max(const Tensor& a, const Tensor& max);
+/// Elementwise maximum (broadcast, NaN propagates); ties split the gradient half/half.
+Tensor maximum(const Tensor& a, const Tensor& b);
+/// Elementwise minimum (broadcast, NaN propagates); ties split the gradient half/half.
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// a + weight * (end - a) (floating a; end of the same dtype; broadcast).
+Tensor lerp(const Tensor& a, const Tensor& end, Scalar weight);
+/// lerp with a tensor weight (same dtype as a unless 0-dim; broadcast).
+Tensor lerp(const Tensor& a, const Tensor& end, const Tensor& weight);
+/// Gaussian error linear unit; `approximate` is "none" (erf) or "tanh".
+Tensor gelu(const Tensor& a, const std::string& approximate = "none");
+/// a * sigmoid(a).
+Tensor silu(const Tensor& a);
+/// In-place forms (self = op(self)); the result dtype must fit self's dtype.
+Tensor& exp_(Tensor& self);
+Tensor& exp2_(Tensor& self);
+Tensor& log2_(Tensor& self);
+Tensor& log1p_(Tensor& self);
+Tensor& expm1_(Tensor& self);
+Tensor& rsqrt_(Tensor& self);
+Tensor& sin_(Tensor& self);
+Tensor& cos_(Tensor& self);
+Tensor& tan_(Tensor& self);
+Tensor& tanh_(Tensor& self);
+Tensor& sigmoid_(Tensor& self);
+Tensor& erf_(Tensor& self);
+Tensor& silu_(Tensor& self);
+Tensor& relu_(Tensor& self);
+Tensor& abs_(Tensor& self);
+Tensor& sign_(Tensor& self);
+Tensor& floor_(Tensor& self);
+Tensor& ceil_(Tensor& self);
+Tensor& round_(Tensor& self, int64_t decimals = 0);
+Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
+Tensor& clamp_(Tensor& self, const Tensor& min, const Tensor& max);
+Tensor& lerp_(Tensor& self, const Tensor& end, Scalar weight);
+Tensor& lerp_(Tensor& self, const Tensor& end, const Tensor& weight);
 
 // ---- More reductions ------------------------------------------------------------------------------
 

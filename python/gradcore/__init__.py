@@ -109,6 +109,13 @@ subtract, multiply, divide, negative = sub, mul, div, neg
 cat = concat = concatenate = _C.cat
 stack = _C.stack
 
+# Pointwise math and activations (function forms of the methods; in-place ones where PyTorch has them).
+for _name in ("exp2", "log2", "log1p", "expm1", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs",
+              "absolute", "sign", "floor", "ceil", "round", "erf", "clamp", "clip", "clamp_min", "clamp_max",
+              "maximum", "minimum", "lerp", "exp_", "exp2_", "log2_", "log1p_", "expm1_", "rsqrt_", "sin_", "cos_",
+              "tan_", "tanh_", "sigmoid_", "erf_", "relu_", "abs_", "floor_", "ceil_", "round_", "clamp_", "clip_"):
+    globals()[_name] = _function(_name)
+
 
 def pow(input, exponent):
     """``input ** exponent``; either may be a number (a number base gives PowBackward2, as in PyTorch)."""

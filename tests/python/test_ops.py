@@ -47,7 +47,7 @@ class A:
     shape: Tuple[int, ...]
     dtype: str = "float"  # "float" = parametrized float32/float64; else a concrete dtype name
     domain: str = "real"
-    layout: str = "contig"  # "contig" | "select" | "expand"
+    layout: str = "contig"  # "contig" | "select" | "expand" | "t" | "step"
     grad: bool = True  # float input that should require grad in gradient tests
 
     def resolve(self, float_dtype):
@@ -59,6 +59,11 @@ class A:
         if self.layout == "expand":
             assert self.shape and self.shape[-1] != 1, "expand layout needs a last dim > 1"
             return tuple(self.shape[:-1]) + (1,)
+        if self.layout == "t":
+            assert len(self.shape) >= 2, "transposed layout needs 2 dims"
+            return tuple(self.shape[:-2]) + (self.shape[-1], self.shape[-2])
+        if self.layout == "step":
+            return tuple(self.shape[:-1]) + (2 * self.shape[-1],)
         return tuple(self.shape)
 
     def view(self, base):
@@ -66,6 +71,10 @@ class A:
             return base.select(len(self.shape), 1)
         if self.layout == "expand":
             return base.expand(*self.shape)
+        if self.layout == "t":
+            return base.transpose(-1, -2)
+        if self.layout == "step":
+            return base[..., 1::2]
         return base
 
     def label(self):
@@ -73,7 +82,7 @@ class A:
         if self.dtype != "float":
             s += ":" + {"float32": "f32", "float64": "f64", "int64": "i64", "bool": "b"}[self.dtype]
         if self.layout != "contig":
-            s += ":" + {"select": "sel", "expand": "exp"}[self.layout]
+            s += ":" + {"select": "sel", "expand": "exp", "t": "t", "step": "step"}[self.layout]
         return s
 
 
@@ -183,7 +192,7 @@ def op(name, fn, samples, **kw):
 # Shapes -------------------------------------------------------------------------------------------
 
 UNARY = [F(3, 4), F(5), F(), F(0, 3), F(2, 1, 3), F(4, layout="select"), F(3, 4, layout="select"),
-         F(3, 4, layout="expand")]
+         F(3, 4, layout="expand"), F(3, 4, layout="t"), F(2, 5, layout="step")]
 BINARY = [
     (F(3, 4), F(3, 4)),
     (F(3, 1), F(1, 4)),
@@ -197,6 +206,8 @@ BINARY = [
     (F(4, layout="select"), F(4)),
     (F(3, 4, layout="select"), F(3, 4, layout="expand")),
     (F(3, 4, layout="expand"), F(4, layout="select")),
+    (F(3, 4, layout="t"), F(3, 4)),
+    (F(2, 3, 4, layout="t"), F(3, 1, layout="step")),
 ]
 
 
@@ -401,7 +412,8 @@ op("where_scalar_input", lambda lib, c, x: lib.where(c, 1.5, x),
 
 # Reductions ---------------------------------------------------------------------------------------
 
-RED = [F(3, 4), F(2, 3, 4), F(5), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand")]
+RED = [F(3, 4), F(2, 3, 4), F(5), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t"),
+       F(2, 3, 4, layout="step")]
 RED_ALL = [S(a) for a in RED + [F()]]
 for _lib_name in ("sum", "mean"):
     def _red(name):
@@ -635,28 +647,308 @@ op("zero__int64", lambda lib, x: _inplace(lambda y: y.zero_())(lib, x), [S(T("in
 
 # Pointwise math and activations ---------------------------------------------------------------------
 
+def _nnf(lib, name):
+    """gelu / silu: torch.nn.functional's, and gradcore's core ops (gradcore.nn is added separately)."""
+    return getattr(gradcore._C if lib is gradcore else lib.nn.functional, name)
+
+
+# Float math: name -> value domain (away from poles and domain edges). tan runs on x / 2 (|x| < 1).
+_MATH = {"exp2": "real", "log2": "pos", "log1p": "pos", "expm1": "real", "rsqrt": "pos", "sin": "real",
+         "cos": "real", "tanh": "real", "sigmoid": "real", "erf": "real"}
+for _n, _dom in _MATH.items():
+    def _math(n, dom):
+        op(n, lambda lib, x: getattr(x, n)(), unary(dom))
+        op(f"{n}_fn", lambda lib, x: getattr(lib, n)(x), unary(dom, UNARY[:3]))
+        op(f"promote_{n}_i64", lambda lib, x: getattr(lib, n)(x),
+           [S(T("int64", 3, 4, domain="posint")), S(T("int64", 4, domain="posint", layout="select"))], grad=False)
+        op(f"promote_{n}_bool", lambda lib, x: getattr(x, n)(), [S(T("bool", 3, 4))], grad=False)
+
+    _math(_n, _dom)
+op("tan", lambda lib, x: (x * 0.5).tan(), unary())
+op("tan_fn", lambda lib, x: lib.tan(x), unary("real", UNARY[:3]))
+op("promote_tan_i64", lambda lib, x: x.tan(), [S(T("int64", 3, 4))], grad=False)
+
+# Ops keeping the dtype; kinks (relu/abs at 0, sign/floor/ceil/round everywhere) compared with torch.
+for _n in ("relu", "abs", "sign", "floor", "ceil", "round"):
+    def _keep(n):
+        dom = "frac" if n in ("floor", "ceil", "round") else "real"
+        op(n, lambda lib, x: getattr(x, n)(), unary(dom))
+        op(f"{n}_fn", lambda lib, x: getattr(lib, n)(x), unary(dom, UNARY[:3]))
+        op(f"{n}_at_ints", lambda lib, x: getattr(x, n)(), unary("int", UNARY[:3]), gradcheck=False)
+        op(f"{n}_int64", lambda lib, x: getattr(x, n)(),
+           [S(T("int64", 3, 4)), S(T("int64", 4, layout="select")), S(T("int64"))], grad=False)
+
+    _keep(_n)
+op("sign_bool", lambda lib, x: x.sign(), [S(T("bool", 3, 4))], grad=False)
+op("abs_operator", lambda lib, x: abs(x), unary(shapes=UNARY[:3]))
+op("absolute_fn", lambda lib, x: lib.absolute(x), unary(shapes=UNARY[:2]))
+op("relu_at_zero", lambda lib, x: x.relu(), unary("zero", UNARY[:2]), gradcheck=False)
+op("abs_at_zero", lambda lib, x: x.abs(), unary("zero", UNARY[:2]), gradcheck=False)
+op("round_half_even", lambda lib, x: (x + 0.5).round(), unary("int", UNARY[:3]), gradcheck=False)
+op("round_decimals", lambda lib, x: x.round(decimals=2), unary("frac", UNARY[:4]))
+op("round_decimals_fn", lambda lib, x: lib.round(x * 100, decimals=-1), unary("frac", UNARY[:2]))
+# NaN propagation (log of a negative number is NaN; gradients through the NaN elements vs torch)
+_NAN = [S(F(3, 4)), S(F(5))]
+op("relu_nan", lambda lib, x: x.log().relu(), _NAN, gradcheck=False)
+op("abs_nan", lambda lib, x: x.log().abs(), _NAN, gradcheck=False)
+op("sign_nan", lambda lib, x: x.log().sign(), _NAN, gradcheck=False)
+op("sigmoid_nan", lambda lib, x: x.log().sigmoid(), _NAN, gradcheck=False)
+
+# clamp / clip: number bounds, tensor bounds (broadcast), one side None, at the bounds, NaN
+op("clamp", lambda lib, x: x.clamp(-0.5, 1.0), unary())
+op("clamp_min_kw", lambda lib, x: x.clamp(min=0.3), unary())
+op("clamp_max_kw", lambda lib, x: x.clamp(max=-0.2), unary(shapes=UNARY[:4]))
+op("clamp_none_max", lambda lib, x: x.clamp(min=-1, max=None), unary(shapes=UNARY[:3]))
+op("clamp_fn", lambda lib, x: lib.clamp(x, -1, 1), unary(shapes=UNARY[:4]))
+op("clamp_fn_kw", lambda lib, x: lib.clamp(x, max=0.5), unary(shapes=UNARY[:2]))
+op("clip", lambda lib, x: x.clip(-0.5, 0.5), unary(shapes=UNARY[:4]))
+op("clip_fn", lambda lib, x: lib.clip(x, min=0.0), unary(shapes=UNARY[:3]))
+op("clamp_min_above_max", lambda lib, x: x.clamp(1.0, -1.0), unary(shapes=UNARY[:2]))
+op("clamp_at_bounds", lambda lib, x: x.clamp(-1, 1), unary("int", UNARY[:3]), gradcheck=False)
+op("clamp_nan", lambda lib, x: x.log().clamp(-0.5, 0.5), _NAN, gradcheck=False)
+op("clamp_nan_bound", lambda lib, x: x.clamp(min=float("nan")), unary(shapes=UNARY[:2]), gradcheck=False)
+CLAMP3 = [
+    S(F(3, 4), F(3, 4), F(3, 4)),
+    S(F(3, 4), F(4), F(3, 1)),
+    S(F(3, 4), F(3, 1), F()),
+    S(F(), F(), F()),
+    S(F(0, 3), F(3), F(3)),
+    S(F(3, 4, layout="select"), F(4), F(3, 4, layout="expand")),
+]
+op("clamp_tensor", lambda lib, x, lo, hi: x.clamp(lo - 1, hi + 1), CLAMP3)
+op("clamp_tensor_fn", lambda lib, x, lo, hi: lib.clamp(x, min=lo, max=hi), CLAMP3[:3])
+# self smaller than the broadcast output: forward only (torch's own clamp backward fails on these shapes)
+op("clamp_tensor_broadcast_self", lambda lib, x, lo, hi: x.clamp(lo, hi),
+   [S(F(4), F(3, 4), F()), S(F(), F(2, 3), F(2, 3))], grad=False)
+op("clamp_tensor_min", lambda lib, x, lo: x.clamp(min=lo), binary())
+op("clamp_tensor_max", lambda lib, x, hi: lib.clamp(x, max=hi), binary(pairs=BINARY[:4] + BINARY[9:]))
+op("clamp_tensor_min_gt_max", lambda lib, x, lo, hi: x.clamp(lo + 3, hi - 3), CLAMP3[:3])
+op("clamp_tensor_at_bounds", lambda lib, x, lo, hi: x.clamp(lo, hi),
+   [S(*_with_domain(s.args, "int", "int", "int")) for s in CLAMP3[:3]], gradcheck=False)
+op("clamp_tensor_min_ties", lambda lib, x, lo: x.clamp(min=lo), binary("int", "int", BINARY[:4]), gradcheck=False)
+op("clamp_tensor_max_ties", lambda lib, x, hi: x.clamp(max=hi), binary("int", "int", BINARY[:4]), gradcheck=False)
+op("clamp_tensor_nan", lambda lib, x, lo: x.clamp(min=lo.log()), binary(pairs=BINARY[:3]), gradcheck=False)
+op("clamp_min_number", lambda lib, x: x.clamp_min(0.2), unary(shapes=UNARY[:4]))
+op("clamp_min_fn_tensor", lambda lib, x, y: lib.clamp_min(x, y), binary(pairs=BINARY[:4]))
+op("clamp_max_number", lambda lib, x: lib.clamp_max(x, -0.1), unary(shapes=UNARY[:4]))
+op("clamp_max_tensor", lambda lib, x, y: x.clamp_max(y), binary(pairs=BINARY[:4]))
+op("promote_clamp_i64_int", lambda lib, x: x.clamp(-1, 1), [S(T("int64", 3, 4)), S(T("int64"))], grad=False)
+op("promote_clamp_i64_float", lambda lib, x: x.clamp(min=0.5), [S(T("int64", 3, 4))], grad=False)
+op("promote_clamp_bool_int", lambda lib, x: x.clamp(min=0), [S(T("bool", 3, 4))], grad=False)
+op("promote_clamp_i64_f32_tensor", lambda lib, x, y: x.clamp(max=y), [S(T("int64", 3, 4), T("float32", 4))],
+   grad=False)
+op("promote_clamp_f32_f64_tensor", lambda lib, x, y: x.clamp(min=y), [S(T("float32", 3, 4), T("float64", 4))])
+op("promote_clamp_f32_f64_0d", lambda lib, x, y: x.clamp(min=y), [S(T("float32", 3, 4), T("float64"))])
+op("promote_clamp_three_tiers", lambda lib, x, lo, hi: x.clamp(lo, hi),
+   [S(T("int64", 3, domain="int"), T("float64", domain="int"), T("float32", 3, domain="int"))], grad=False)
+
+# maximum / minimum: broadcast, ties split the gradient, NaN propagates
+for _n in ("maximum", "minimum"):
+    def _mm(n):
+        op(n, lambda lib, x, y: getattr(lib, n)(x, y), binary())
+        op(f"{n}_method", lambda lib, x, y: getattr(x, n)(y), binary(pairs=BINARY[:4]))
+        op(f"{n}_ties", lambda lib, x, y: getattr(lib, n)(x, y), binary("int", "int"), gradcheck=False)
+        op(f"{n}_self", lambda lib, x: getattr(lib, n)(x, x), unary(shapes=UNARY[:3]), gradcheck=False)
+        op(f"{n}_nan", lambda lib, x, y: getattr(lib, n)(x.log(), y), binary(pairs=BINARY[:4]), gradcheck=False)
+        op(f"{n}_nan_other", lambda lib, x, y: getattr(lib, n)(x, y.log()), binary(pairs=BINARY[:4]),
+           gradcheck=False)
+        op(f"promote_{n}_i64", lambda lib, x, y: getattr(lib, n)(x, y),
+           [S(T("int64", 3, 4), T("int64", 4)), S(T("bool", 3), T("bool", 3)), S(T("bool", 3), T("int64", 3))],
+           grad=False)
+        op(f"promote_{n}_i64_f32", lambda lib, x, y: getattr(lib, n)(x, y),
+           [S(T("int64", 3, 4), T("float32", 3, 4)), S(T("float32", 3), T("float64"))])
+
+    _mm(_n)
+
+# lerp: number weight (both formula branches), tensor weight (broadcast over all three)
+op("lerp", lambda lib, x, y: x.lerp(y, 0.3), binary())
+op("lerp_large_weight", lambda lib, x, y: lib.lerp(x, y, 0.8), binary(pairs=BINARY[:4]))
+op("lerp_negative_weight", lambda lib, x, y: lib.lerp(x, y, -0.7), binary(pairs=BINARY[:3]))
+op("lerp_weight_ends", lambda lib, x, y: lib.lerp(x, y, 1) + lib.lerp(x, y, 0), binary(pairs=BINARY[:3]))
+LERP3 = [
+    S(F(3, 4), F(3, 4), F(3, 4)),
+    S(F(3, 4), F(4), F(3, 1)),
+    S(F(4), F(3, 1), F()),
+    S(F(2), F(3, 2), F(4, 1, 1)),
+    S(F(0, 3), F(3), F(3)),
+    S(F(3, 4, layout="select"), F(4), F(3, 4, layout="expand")),
+]
+op("lerp_tensor_weight", lambda lib, x, y, w: x.lerp(y, w), LERP3)
+op("lerp_tensor_weight_fn", lambda lib, x, y, w: lib.lerp(x, y, w), LERP3[:3])
+op("lerp_0d_weight_other_dtype", lambda lib, x, y, w: lib.lerp(x, y, w),
+   [S(T("float32", 3, 4), T("float32", 3, 4), T("float64")), S(T("float64", 3), T("float64", 3), T("float32"))])
+
+# gelu / silu (core ops behind nn.functional)
+op("gelu", lambda lib, x: _nnf(lib, "gelu")(x), unary())
+op("gelu_none", lambda lib, x: _nnf(lib, "gelu")(x, approximate="none"), unary(shapes=UNARY[:3]))
+op("gelu_tanh", lambda lib, x: _nnf(lib, "gelu")(x, approximate="tanh"), unary())
+op("silu", lambda lib, x: _nnf(lib, "silu")(x), unary())
+
+# In-place forms on a non-leaf (y = x * 1 first)
+for _n, _dom in list(_MATH.items()) + [("tan", "real"), ("relu", "real"), ("abs", "real"), ("floor", "frac"),
+                                       ("ceil", "frac"), ("round", "frac")]:
+    def _inpl(n, dom):
+        op(f"{n}_", _inplace(lambda y: getattr(y, n + "_")()), unary(dom, UNARY[:4] + UNARY[5:7]))
+        op(f"{n}__fn", lambda lib, x: _inplace(lambda y: getattr(lib, n + "_")(y))(lib, x), unary(dom, UNARY[:2]))
+
+    _inpl(_n, _dom)
+op("exp_", _inplace(lambda y: y.exp_()), unary(shapes=UNARY[:4] + UNARY[5:7]))
+op("exp__fn", lambda lib, x: _inplace(lambda y: lib.exp_(y))(lib, x), unary(shapes=UNARY[:2]))
+op("sign_", _inplace(lambda y: y.sign_()), unary(shapes=UNARY[:4]))
+op("round__decimals", _inplace(lambda y: y.round_(decimals=1)), unary("frac", UNARY[:3]))
+op("relu__at_zero", _inplace(lambda y: y.relu_()), unary("int", UNARY[:3]), gradcheck=False)
+op("clamp_", _inplace(lambda y: y.clamp_(-0.5, 0.5)), unary(shapes=UNARY[:4] + UNARY[5:7]))
+op("clamp__min", _inplace(lambda y: y.clamp_(min=0.1)), unary(shapes=UNARY[:3]))
+op("clamp__fn", lambda lib, x: _inplace(lambda y: lib.clamp_(y, max=0.2))(lib, x), unary(shapes=UNARY[:2]))
+op("clip_", _inplace(lambda y: y.clip_(-1, 1)), unary(shapes=UNARY[:3]))
+op("clamp__tensor", _inplace(lambda y, lo, hi: y.clamp_(lo, hi + 1)),
+   [S(F(3, 4), F(4), F(3, 1)), S(F(3, 4), F(3, 4), F()), S(F(4, layout="select"), F(4), F(4))])
+op("lerp_", _inplace(lambda y, z: y.lerp_(z, 0.3)), binary(pairs=INPLACE_PAIRS))
+op("lerp__tensor_weight", _inplace(lambda y, z, w: y.lerp_(z, w)), [S(F(3, 4), F(4), F(3, 1)), S(F(3), F(3), F())])
+op("silu_", lambda lib, x: _inplace(lambda y: (gradcore._C.silu_ if lib is gradcore else
+                                                lambda t: lib.nn.functional.silu(t, inplace=True))(y))(lib, x),
+   unary(shapes=UNARY[:3]))
+op("relu__int64", lambda lib, x: _inplace(lambda y: y.relu_())(lib, x), [S(T("int64", 3, 4))], grad=False)
+op("abs__int64", lambda lib, x: _inplace(lambda y: y.abs_())(lib, x), [S(T("int64", 3, 4))], grad=False)
+op("clamp__int64", lambda lib, x: _inplace(lambda y: y.clamp_(-1, 1))(lib, x), [S(T("int64", 3, 4))], grad=False)
+op("inplace_activation_chain", _inplace(lambda y, z: y.add_(z).mul_(2).clamp_(max=0.5).sigmoid_()),
+   binary(pairs=INPLACE_PAIRS[:3]))
+
+_POINTWISE_INPLACE = [
+    ("relu_", lambda y: y.relu_()), ("sigmoid_", lambda y: y.sigmoid_()), ("tanh_", lambda y: y.tanh_()),
+    ("exp_", lambda y: y.exp_()), ("abs_", lambda y: y.abs_()), ("floor_", lambda y: y.floor_()),
+    ("round_", lambda y: y.round_(decimals=1)), ("clamp_", lambda y: y.clamp_(0, 0.2)),
+    ("clip_", lambda y: y.clip_(max=0.1)), ("lerp_", lambda y: y.lerp_(y * 0, 0.5)),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", _POINTWISE_INPLACE, ids=[m[0] for m in _POINTWISE_INPLACE])
+def test_pointwise_inplace_returns_self_and_bumps_version(name, fn):
+    torch = _torch()
+    results = {}
+    for lib in (gradcore, torch):
+        y = lib.full((2, 3), 0.75)
+        v0 = y._version
+        r = fn(y)
+        results[lib.__name__] = (r is y, y._version > v0, H.to_numpy(y).tolist())
+    assert results["gradcore"] == results["torch"]
+
+
+# Second derivatives (create_graph=True): the backward formulas are differentiable ops. Inputs in [0.5, 2].
+SECOND_ORDER = [
+    ("sigmoid", lambda lib, x, y: x.sigmoid()),
+    ("tanh", lambda lib, x, y: x.tanh()),
+    ("erf", lambda lib, x, y: x.erf()),
+    ("sin_cos", lambda lib, x, y: x.sin() * y.cos()),
+    ("tan", lambda lib, x, y: (x * 0.5).tan()),
+    ("rsqrt", lambda lib, x, y: x.rsqrt()),
+    ("log1p_log2", lambda lib, x, y: x.log1p() * y.log2()),
+    ("exp2_expm1", lambda lib, x, y: x.exp2() + y.expm1() * x),
+    ("gelu", lambda lib, x, y: _nnf(lib, "gelu")(x - 1)),
+    ("gelu_tanh", lambda lib, x, y: _nnf(lib, "gelu")(x - 1, approximate="tanh")),
+    ("silu", lambda lib, x, y: _nnf(lib, "silu")(x - 1)),
+    ("relu_times", lambda lib, x, y: (x - 1).relu() * y),
+    ("abs_times", lambda lib, x, y: (x - 1).abs() * x),
+    ("clamp_square", lambda lib, x, y: x.clamp(0.8, 1.5) ** 2),
+    ("clamp_tensor_square", lambda lib, x, y: x.clamp(min=y * 0.9, max=y * 1.1) ** 2),
+    ("maximum_times", lambda lib, x, y: lib.maximum(x, y) * x),
+    ("lerp_tensor", lambda lib, x, y: x.lerp(y * 2, y - 1)),
+    ("lerp_number_square", lambda lib, x, y: x.lerp(y, 0.3) ** 2),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("name,fn", SECOND_ORDER, ids=[s[0] for s in SECOND_ORDER])
+def test_second_derivative_vs_torch(name, fn, rng):
+    torch = _torch()
+    x, y = rng.uniform(0.5, 2.0, (2, 3, 4))
+    w, vx, vy = rng.standard_normal((3, 3, 4))
+    results = {}
+    for lib in (gradcore, torch):
+        a, b = H.from_numpy(lib, x, True), H.from_numpy(lib, y, True)
+        out = fn(lib, a, b)
+        first = lib.autograd.grad((out * H.from_numpy(lib, w)).sum(), [a, b], create_graph=True, allow_unused=True)
+        total = sum((g * H.from_numpy(lib, v)).sum() for g, v in zip(first, (vx, vy)) if g is not None)
+        total.backward()
+        results[lib.__name__] = (first, (a.grad, b.grad))
+    for (g_first, g_second), (t_first, t_second) in [(results["gradcore"], results["torch"])]:
+        for what, gs, ts in (("first", g_first, t_first), ("second", g_second, t_second)):
+            for i, (g, t) in enumerate(zip(gs, ts)):
+                assert (g is None) == (t is None), f"{what} derivative of input {i}: {g!r} vs torch's {t!r}"
+                if t is not None:
+                    H.assert_close(g.detach(), t.detach(), what=f"{what} derivative of input {i}")
+
+
 
 # More reductions --------------------------------------------------------------------------------------
 
 
 # More views ------------------------------------------------------------------------------------------
 
+V3 = [F(2, 3, 4), F(2, 3, 4, layout="t"), F(2, 3, 4, layout="select"), F(2, 3, 4, layout="step")]
+op("transpose", lambda lib, x: x.transpose(0, 2), [S(a) for a in V3] + [S(F(0, 3, 2))])
+op("transpose_neg_dims", lambda lib, x: x.transpose(-1, -2), [S(a) for a in V3])
+op("transpose_0d", lambda lib, x: x.transpose(0, -1), [S(F())])
+op("swapaxes", lambda lib, x: lib.swapaxes(x, 0, 1), [S(F(2, 3, 4))])
+op("permute", lambda lib, x: x.permute(2, 0, 1), [S(a) for a in V3])
+op("permute_tuple_fn", lambda lib, x: lib.permute(x, (1, -1, 0)), [S(F(2, 3, 4)), S(F(0, 2, 3))])
+op("t_2d", lambda lib, x: x.t(), [S(F(3, 4)), S(F(3, 4, layout="t")), S(F(3, 4, layout="select"))])
+op("t_1d_0d", lambda lib, x: lib.t(x), [S(F(5)), S(F())])
+op("T", lambda lib, x: x.T, [S(F(3, 4)), S(F(3, 4, layout="step"))])
+op("mT", lambda lib, x: x.mT, [S(a) for a in V3])
+op("unsqueeze", lambda lib, x: x.unsqueeze(1), [S(F(3, 4)), S(F(3)), S(F(3, 4, layout="t"))])
+op("unsqueeze_neg", lambda lib, x: lib.unsqueeze(x, -1), [S(F(3, 4)), S(F()), S(F(0, 2))])
+op("squeeze_all", lambda lib, x: x.squeeze(), [S(F(3, 1, 4, 1)), S(F(1)), S(F()), S(F(1, 3, layout="select"))])
+op("squeeze_dim", lambda lib, x: x.squeeze(1), [S(F(3, 1, 4)), S(F(3, 2, 4)), S(F(3, 1, layout="t"))])
+op("squeeze_dims", lambda lib, x: lib.squeeze(x, (1, -1)), [S(F(3, 1, 4, 1)), S(F(1, 1, 2))])
+op("narrow", lambda lib, x: x.narrow(1, 1, 2), [S(a) for a in V3])
+op("narrow_neg_start", lambda lib, x: lib.narrow(x, -1, -3, 2), [S(F(2, 5)), S(F(3, 4, layout="t"))])
+op("flatten", lambda lib, x: x.flatten(), [S(a) for a in V3] + [S(F()), S(F(0, 3))])
+op("flatten_range", lambda lib, x: lib.flatten(x, 1, -1), [S(a) for a in V3])
+op("unflatten", lambda lib, x: x.unflatten(1, (2, -1)), [S(F(3, 4)), S(F(3, 4, layout="t")), S(F(2, 4, layout="step"))])
+op("view_as_reshape_as", lambda lib, x, y: x.view_as(y) + x.reshape_as(y), [S(F(3, 4), F(2, 6)), S(F(4, 3), F(12))])
+op("expand_as", lambda lib, x, y: x.expand_as(y), [S(F(3, 1), F(3, 4)), S(F(4), F(2, 3, 4))])
+op("split_size", lambda lib, x: lib.cat([p * (i + 1) for i, p in enumerate(x.split(2))]),
+   [S(F(5, 3)), S(F(5, 3, layout="t")), S(F(4, 2, layout="select"))])
+op("split_sizes_dim", lambda lib, x: x.split([1, 3], dim=1)[1], [S(F(2, 4)), S(F(2, 4, layout="step"))])
+op("split_unused_outputs", lambda lib, x: x.split(1, 0)[1] * 2, [S(F(3, 4))])
+op("chunk", lambda lib, x: lib.cat([c.sum(0, keepdim=True) * (i + 1) for i, c in enumerate(x.chunk(3, 0))]),
+   [S(F(7, 2)), S(F(3, 2)), S(F(2, 3, layout="t"))])
+op("chunk_fn", lambda lib, x: lib.chunk(x, 2, -1)[1], [S(F(3, 5))])
+op("unbind", lambda lib, x: x.unbind(1)[2] * 3 + x.unbind(1)[0], [S(F(2, 3)), S(F(2, 3, layout="t"))])
+op("unbind_fn", lambda lib, x: lib.unbind(x)[1], [S(F(3)), S(F(2, 3, 4, layout="select"))])
+op("as_strided", lambda lib, x: x.as_strided((2, 2), (1, 2), 1), [S(F(3, 4))])
+op("as_strided_overlap", lambda lib, x: lib.as_strided(x, (3, 3), (1, 1)), [S(F(6))])
+op("view_chain", lambda lib, x: x.t().unsqueeze(0)[:, 1:].flatten(1).narrow(1, 0, 3), [S(F(3, 4))])
+op("view_of_view_grad", lambda lib, x: (x * 2).t()[::2] * x[0, 0], [S(F(3, 4))])
+
 
 # Joining, splitting and gathering --------------------------------------------------------------------
 
-def _idx(lib, data):
+op("cat", lambda lib, x, y: lib.cat([x, y]), [S(F(2, 3), F(4, 3)), S(F(2, 3, layout="t"), F(1, 3)), S(F(0, 3), F(2, 3)),
+                                              S(F(2, 3, layout="select"), F(2, 3, layout="expand"))])
+op("cat_dim", lambda lib, x, y: lib.cat((x, y, x), dim=-1), [S(F(2, 3), F(2, 1)), S(F(2, 3, 2), F(2, 3, 4, layout="t"))])
+op("cat_promote", lambda lib, x, y: lib.cat([x, y]), [S(T("float32", 2), T("float64", 3)), S(T("int64", 2), T("float32", 3))])
+op("cat_int", lambda lib, x, y: lib.concat([x, y], 0), [S(T("int64", 2, 2), T("int64", 1, 2)), S(T("bool", 2), T("bool", 1))],
+   grad=False)
+op("cat_legacy_empty", lambda lib, x, y: lib.cat([x, y], 1), [S(F(0), F(2, 3))])
+op("cat_one_input_no_grad", lambda lib, x: lib.cat([x, lib.ones(2, 3, dtype=x.dtype)]), [S(F(1, 3))])
+
+
+def _index(lib, data):
     """An int64 index tensor (built the same way in both libraries)."""
     return lib.tensor(data, dtype=lib.int64)
 
 
-def _idx_strided(lib, data):
+def _index_strided(lib, data):
     """``data`` as a non-contiguous int64 index: column 0 of pairs (each value twice)."""
     return lib.tensor([[v, v] for v in data], dtype=lib.int64).select(1, 0)
 
 
 PAIRS_SAME = [
     (F(3, 4), F(3, 4)), (F(), F()), (F(0, 3), F(0, 3)), (F(4, layout="select"), F(4)),
-    (F(3, 4, layout="select"), F(3, 4, layout="expand")),
+    (F(3, 4, layout="select"), F(3, 4, layout="expand")), (F(3, 4, layout="t"), F(3, 4)),
 ]
 op("stack", lambda lib, x, y: lib.stack([x, y]), binary(pairs=PAIRS_SAME))
 op("stack_dim1", lambda lib, x, y: lib.stack((x, y, x), dim=1), binary(pairs=PAIRS_SAME[:1] + PAIRS_SAME[2:]))
@@ -667,7 +959,7 @@ op("stack_promote", lambda lib, x, y: lib.stack([x, y]),
 op("stack_int_bool", lambda lib, x, y: lib.stack([x, y], 1), [S(T("int64", 3), T("bool", 3)), S(T("bool", 2), T("bool", 2))],
    grad=False)
 
-FLIP_SHAPES = [F(3, 4), F(5), F(2, 3, 4), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand")]
+FLIP_SHAPES = [F(3, 4), F(5), F(2, 3, 4), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]
 op("flip0", lambda lib, x: x.flip(0), unary(shapes=FLIP_SHAPES))
 op("flip_last", lambda lib, x: x.flip(-1), unary(shapes=FLIP_SHAPES))
 op("flip_all", lambda lib, x: lib.flip(x, [0, -1]), unary(shapes=[F(3, 4), F(2, 3, 4), F(0, 3), F(3, 4, layout="select")]))
@@ -677,7 +969,7 @@ op("flip_none", lambda lib, x: x.flip([]), unary(shapes=[F(3, 4), F()]))
 op("flip_0d", lambda lib, x: x.flip(0), unary(shapes=[F()]))
 op("flip_int_bool", lambda lib, x: x.flip(1), [S(T("int64", 2, 3)), S(T("bool", 2, 3))], grad=False)
 
-REPEAT_SHAPES = [F(3, 4), F(2, 1, 3), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand")]
+REPEAT_SHAPES = [F(3, 4), F(2, 1, 3), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]
 op("repeat", lambda lib, x: x.repeat(2, 3, *([1] * (x.dim() - 2))), unary(shapes=REPEAT_SHAPES))
 op("repeat_leading", lambda lib, x: x.repeat(2, 1, 3), unary(shapes=[F(3, 4), F(4), F(4, layout="select"), F(3, 4, layout="expand")]))
 op("repeat_list", lambda lib, x: x.repeat([3, 2]), unary(shapes=[F(4), F(2, 3)]))
@@ -688,7 +980,7 @@ op("repeat_0d_none", lambda lib, x: x.repeat(()), unary(shapes=[F()]))
 op("repeat_int_bool", lambda lib, x: x.repeat(2, 2), [S(T("int64", 3)), S(T("bool", 2, 3))], grad=False)
 
 TRI_SHAPES = [F(4, 4), F(3, 5), F(5, 3), F(2, 3, 4), F(0, 3), F(3, 0), F(2, 0, 3), F(4, 4, layout="select"),
-              F(3, 4, layout="expand")]
+              F(3, 4, layout="expand"), F(3, 4, layout="t"), F(2, 3, 4, layout="t")]
 op("tril", lambda lib, x: x.tril(), unary(shapes=TRI_SHAPES))
 op("triu", lambda lib, x: x.triu(), unary(shapes=TRI_SHAPES))
 for _k in (1, -1, 2, -2, 7, -7):
@@ -708,6 +1000,7 @@ MASKS = [
     (F(0, 3), T("bool", 3)),
     (F(3, 4, layout="select"), T("bool", 3, 4, layout="select")),
     (F(3, 4, layout="expand"), T("bool", 3, 4, layout="expand")),
+    (F(3, 4, layout="t"), T("bool", 3, 4, layout="t")),
 ]
 op("masked_fill", lambda lib, x, m: x.masked_fill(m, -1.5), [S(*p) for p in MASKS])
 op("masked_fill_int_value", lambda lib, x, m: lib.masked_fill(x, m, 2), [S(*p) for p in MASKS[:3]])
@@ -728,84 +1021,84 @@ op("masked_fill__int", lambda lib, x, m: _inplace(lambda y: y.masked_fill_(m, 3)
    [S(T("int64", 3, 4), T("bool", 4))], grad=False)
 
 # gather: out[i][j] = x[i][idx[i][j]] (dim 1); duplicates accumulate in the gradient.
-op("gather_dim1", lambda lib, x: x.gather(1, _idx(lib, [[0, 3, 3], [2, 1, 0]])),
-   unary(shapes=[F(3, 4), F(2, 4), F(3, 4, layout="select"), F(3, 4, layout="expand")]))
-op("gather_dim0", lambda lib, x: lib.gather(x, 0, _idx(lib, [[2, 0, 1, 1], [0, 0, 2, 1]])),
+op("gather_dim1", lambda lib, x: x.gather(1, _index(lib, [[0, 3, 3], [2, 1, 0]])),
+   unary(shapes=[F(3, 4), F(2, 4), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]))
+op("gather_dim0", lambda lib, x: lib.gather(x, 0, _index(lib, [[2, 0, 1, 1], [0, 0, 2, 1]])),
    unary(shapes=[F(3, 4), F(3, 4, layout="select"), F(3, 4, layout="expand")]))
-op("gather_dim_neg_kw", lambda lib, x: lib.gather(x, dim=-1, index=_idx(lib, [[1], [0], [1]])), unary(shapes=[F(3, 2)]))
-op("gather_3d", lambda lib, x: x.gather(1, _idx(lib, [[[2, 0]], [[1, 1]]])), unary(shapes=[F(2, 3, 4), F(2, 3, 4, layout="select")]))
-op("gather_index_strided", lambda lib, x: x.gather(1, _idx(lib, [[0, 1, 2], [2, 2, 1], [3, 0, 0]]).t()),
+op("gather_dim_neg_kw", lambda lib, x: lib.gather(x, dim=-1, index=_index(lib, [[1], [0], [1]])), unary(shapes=[F(3, 2)]))
+op("gather_3d", lambda lib, x: x.gather(1, _index(lib, [[[2, 0]], [[1, 1]]])), unary(shapes=[F(2, 3, 4), F(2, 3, 4, layout="select")]))
+op("gather_index_strided", lambda lib, x: x.gather(1, _index(lib, [[0, 1, 2], [2, 2, 1], [3, 0, 0]]).t()),
    unary(shapes=[F(3, 4), F(3, 4, layout="select")]))
-op("gather_index_expanded", lambda lib, x: x.gather(1, _idx(lib, [[3], [1]]).expand(2, 5)), unary(shapes=[F(2, 4)]))
-op("gather_index_longer", lambda lib, x: x.gather(1, _idx(lib, [[0, 1, 1, 0, 1, 0]])), unary(shapes=[F(3, 2)]))
-op("gather_0d", lambda lib, x: x.gather(0, _idx(lib, 0)), unary(shapes=[F()]))
-op("gather_0d_self_1d_index", lambda lib, x: x.gather(0, _idx(lib, [0, 0, 0])), unary(shapes=[F()]))
-op("gather_1d_self_0d_index", lambda lib, x: x.gather(0, _idx(lib, 3)), unary(shapes=[F(5), F(5, layout="select")]))
-op("gather_empty_index", lambda lib, x: x.gather(1, _idx(lib, [[], []])), unary(shapes=[F(3, 4)]))
-op("gather_size0_self", lambda lib, x: x.gather(1, _idx(lib, [[0, 2]])[:0]), unary(shapes=[F(0, 3)]))
-op("gather_int_bool", lambda lib, x: x.gather(1, _idx(lib, [[0, 2], [1, 1]])), [S(T("int64", 2, 3)), S(T("bool", 2, 3))],
+op("gather_index_expanded", lambda lib, x: x.gather(1, _index(lib, [[3], [1]]).expand(2, 5)), unary(shapes=[F(2, 4)]))
+op("gather_index_longer", lambda lib, x: x.gather(1, _index(lib, [[0, 1, 1, 0, 1, 0]])), unary(shapes=[F(3, 2)]))
+op("gather_0d", lambda lib, x: x.gather(0, _index(lib, 0)), unary(shapes=[F()]))
+op("gather_0d_self_1d_index", lambda lib, x: x.gather(0, _index(lib, [0, 0, 0])), unary(shapes=[F()]))
+op("gather_1d_self_0d_index", lambda lib, x: x.gather(0, _index(lib, 3)), unary(shapes=[F(5), F(5, layout="select")]))
+op("gather_empty_index", lambda lib, x: x.gather(1, _index(lib, [[], []])), unary(shapes=[F(3, 4)]))
+op("gather_size0_self", lambda lib, x: x.gather(1, _index(lib, [[0, 2]])[:0]), unary(shapes=[F(0, 3)]))
+op("gather_int_bool", lambda lib, x: x.gather(1, _index(lib, [[0, 2], [1, 1]])), [S(T("int64", 2, 3)), S(T("bool", 2, 3))],
    grad=False)
 
 # scatter: no duplicate targets (which position wins is unspecified in PyTorch).
 _SC_IDX = [[0, 2], [3, 1], [1, 0]]
-op("scatter_src", lambda lib, x, s: x.scatter(1, _idx(lib, _SC_IDX), s),
+op("scatter_src", lambda lib, x, s: x.scatter(1, _index(lib, _SC_IDX), s),
    [S(F(3, 4), F(3, 2)), S(F(3, 4, layout="select"), F(3, 2, layout="select")),
     S(F(3, 4, layout="expand"), F(3, 2)), S(F(3, 4), F(3, 2, layout="expand"))])
-op("scatter_src_larger", lambda lib, x, s: x.scatter(1, _idx(lib, _SC_IDX), s), [S(F(3, 4), F(4, 5))], grad=False)
-op("scatter_src_dim0", lambda lib, x, s: lib.scatter(x, 0, _idx(lib, [[2, 0, 1, 0]]), s), [S(F(3, 4), F(1, 4))])
-op("scatter_src_kw", lambda lib, x, s: x.scatter(dim=-1, index=_idx(lib, [[1], [0]]), src=s), [S(F(2, 3), F(2, 1))])
-op("scatter_index_strided", lambda lib, x, s: x.scatter(1, _idx(lib, [[0, 3, 1], [2, 1, 0]]).t(), s), [S(F(3, 4), F(3, 2))])
-op("scatter_value", lambda lib, x: x.scatter(1, _idx(lib, _SC_IDX), 2.5),
+op("scatter_src_larger", lambda lib, x, s: x.scatter(1, _index(lib, _SC_IDX), s), [S(F(3, 4), F(4, 5))], grad=False)
+op("scatter_src_dim0", lambda lib, x, s: lib.scatter(x, 0, _index(lib, [[2, 0, 1, 0]]), s), [S(F(3, 4), F(1, 4))])
+op("scatter_src_kw", lambda lib, x, s: x.scatter(dim=-1, index=_index(lib, [[1], [0]]), src=s), [S(F(2, 3), F(2, 1))])
+op("scatter_index_strided", lambda lib, x, s: x.scatter(1, _index(lib, [[0, 3, 1], [2, 1, 0]]).t(), s), [S(F(3, 4), F(3, 2))])
+op("scatter_value", lambda lib, x: x.scatter(1, _index(lib, _SC_IDX), 2.5),
    unary(shapes=[F(3, 4), F(3, 4, layout="select"), F(3, 4, layout="expand")]))
-op("scatter_value_kw", lambda lib, x: lib.scatter(x, 1, _idx(lib, [[1, 1], [0, 2]]), value=-1), unary(shapes=[F(2, 3)]))
-op("scatter_0d", lambda lib, x, s: x.scatter(0, _idx(lib, 0), s), [S(F(), F())])
-op("scatter_0d_value", lambda lib, x: x.scatter(0, _idx(lib, 0), 3.0), unary(shapes=[F()]))
-op("scatter_empty_index", lambda lib, x, s: x.scatter(1, _idx(lib, [[], []]), s), [S(F(3, 4), F(2, 0))])
-op("scatter_int_bool", lambda lib, x, s: x.scatter(1, _idx(lib, [[0, 2], [1, 0]]), s),
+op("scatter_value_kw", lambda lib, x: lib.scatter(x, 1, _index(lib, [[1, 1], [0, 2]]), value=-1), unary(shapes=[F(2, 3)]))
+op("scatter_0d", lambda lib, x, s: x.scatter(0, _index(lib, 0), s), [S(F(), F())])
+op("scatter_0d_value", lambda lib, x: x.scatter(0, _index(lib, 0), 3.0), unary(shapes=[F()]))
+op("scatter_empty_index", lambda lib, x, s: x.scatter(1, _index(lib, [[], []]), s), [S(F(3, 4), F(2, 0))])
+op("scatter_int_bool", lambda lib, x, s: x.scatter(1, _index(lib, [[0, 2], [1, 0]]), s),
    [S(T("int64", 2, 3), T("int64", 2, 2)), S(T("bool", 2, 3), T("bool", 2, 2))], grad=False)
-op("scatter_value_int", lambda lib, x: x.scatter(1, _idx(lib, [[0, 2], [1, 0]]), 2.7), [S(T("int64", 2, 3))], grad=False)
-op("scatter_", lambda lib, x, s: _inplace(lambda y: y.scatter_(1, _idx(lib, _SC_IDX), s))(lib, x),
+op("scatter_value_int", lambda lib, x: x.scatter(1, _index(lib, [[0, 2], [1, 0]]), 2.7), [S(T("int64", 2, 3))], grad=False)
+op("scatter_", lambda lib, x, s: _inplace(lambda y: y.scatter_(1, _index(lib, _SC_IDX), s))(lib, x),
    [S(F(3, 4), F(3, 2)), S(F(3, 4, layout="select"), F(3, 2, layout="expand"))])
-op("scatter__value", lambda lib, x: _inplace(lambda y: y.scatter_(0, _idx(lib, [[1, 0, 2, 2]]), value=0.5))(lib, x),
+op("scatter__value", lambda lib, x: _inplace(lambda y: y.scatter_(0, _index(lib, [[1, 0, 2, 2]]), value=0.5))(lib, x),
    unary(shapes=[F(3, 4), F(3, 4, layout="select")]))
 
 _SA_IDX = [[0, 0, 3], [2, 2, 2], [1, 3, 1]]  # duplicates add up
-op("scatter_add", lambda lib, x, s: x.scatter_add(1, _idx(lib, _SA_IDX), s),
+op("scatter_add", lambda lib, x, s: x.scatter_add(1, _index(lib, _SA_IDX), s),
    [S(F(3, 4), F(3, 3)), S(F(3, 4, layout="select"), F(3, 3, layout="select")), S(F(3, 4, layout="expand"), F(3, 3)),
-    S(F(3, 4), F(3, 3, layout="expand"))])
-op("scatter_add_dim0", lambda lib, x, s: lib.scatter_add(x, 0, _idx(lib, [[0, 0, 1, 2], [0, 2, 2, 2]]), s),
+    S(F(3, 4), F(3, 3, layout="expand")), S(F(3, 4, layout="t"), F(3, 3, layout="t"))])
+op("scatter_add_dim0", lambda lib, x, s: lib.scatter_add(x, 0, _index(lib, [[0, 0, 1, 2], [0, 2, 2, 2]]), s),
    [S(F(3, 4), F(2, 4))])
-op("scatter_add_index_expanded", lambda lib, x, s: x.scatter_add(1, _idx(lib, [[2], [0]]).expand(2, 3), s),
+op("scatter_add_index_expanded", lambda lib, x, s: x.scatter_add(1, _index(lib, [[2], [0]]).expand(2, 3), s),
    [S(F(2, 4), F(2, 3))])
-op("scatter_add_0d", lambda lib, x, s: x.scatter_add(0, _idx(lib, [0, 0]), s), [S(F(), F(2))])
-op("scatter_add_empty_index", lambda lib, x, s: x.scatter_add(0, _idx(lib, []), s), [S(F(3), F(0))])
-op("scatter_add_int", lambda lib, x, s: x.scatter_add(1, _idx(lib, [[0, 0], [1, 1]]), s),
+op("scatter_add_0d", lambda lib, x, s: x.scatter_add(0, _index(lib, [0, 0]), s), [S(F(), F(2))])
+op("scatter_add_empty_index", lambda lib, x, s: x.scatter_add(0, _index(lib, []), s), [S(F(3), F(0))])
+op("scatter_add_int", lambda lib, x, s: x.scatter_add(1, _index(lib, [[0, 0], [1, 1]]), s),
    [S(T("int64", 2, 3), T("int64", 2, 2))], grad=False)
-op("scatter_add_", lambda lib, x, s: _inplace(lambda y: y.scatter_add_(1, _idx(lib, _SA_IDX), s))(lib, x),
+op("scatter_add_", lambda lib, x, s: _inplace(lambda y: y.scatter_add_(1, _index(lib, _SA_IDX), s))(lib, x),
    [S(F(3, 4), F(3, 3)), S(F(3, 4, layout="select"), F(3, 3, layout="expand"))])
 
 # index_select: duplicates, 0-dim index, empty index, strided index.
-_IS_SHAPES = [F(3, 4), F(4, 4), F(3, 4, layout="select"), F(3, 4, layout="expand")]
-op("index_select_dim0", lambda lib, x: x.index_select(0, _idx(lib, [2, 0, 2, 1])), unary(shapes=_IS_SHAPES))
-op("index_select_dim1", lambda lib, x: lib.index_select(x, 1, _idx(lib, [3, 3, 0])), unary(shapes=_IS_SHAPES))
-op("index_select_dim_neg_kw", lambda lib, x: lib.index_select(x, dim=-1, index=_idx(lib, [1])),
+_IS_SHAPES = [F(3, 4), F(4, 4), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]
+op("index_select_dim0", lambda lib, x: x.index_select(0, _index(lib, [2, 0, 2, 1])), unary(shapes=_IS_SHAPES))
+op("index_select_dim1", lambda lib, x: lib.index_select(x, 1, _index(lib, [3, 3, 0])), unary(shapes=_IS_SHAPES))
+op("index_select_dim_neg_kw", lambda lib, x: lib.index_select(x, dim=-1, index=_index(lib, [1])),
    unary(shapes=[F(2, 3, 4), F(2, 3, 4, layout="select")]))
-op("index_select_0d_index", lambda lib, x: x.index_select(1, _idx(lib, 2)), unary(shapes=_IS_SHAPES[:1]))
-op("index_select_empty_index", lambda lib, x: x.index_select(0, _idx(lib, [])), unary(shapes=[F(3, 4), F(0, 4)]))
-op("index_select_strided_index", lambda lib, x: x.index_select(1, _idx_strided(lib, [0, 3, 1])), unary(shapes=_IS_SHAPES))
-op("index_select_1d", lambda lib, x: x.index_select(0, _idx(lib, [4, 0, 0, 2])), unary(shapes=[F(5), F(5, layout="select")]))
-op("index_select_0d_self", lambda lib, x: x.index_select(0, _idx(lib, [0])), unary(shapes=[F()]))
-op("index_select_int_bool", lambda lib, x: x.index_select(1, _idx(lib, [2, 0])), [S(T("int64", 2, 3)), S(T("bool", 2, 3))],
+op("index_select_0d_index", lambda lib, x: x.index_select(1, _index(lib, 2)), unary(shapes=_IS_SHAPES[:1]))
+op("index_select_empty_index", lambda lib, x: x.index_select(0, _index(lib, [])), unary(shapes=[F(3, 4), F(0, 4)]))
+op("index_select_strided_index", lambda lib, x: x.index_select(1, _index_strided(lib, [0, 3, 1])), unary(shapes=_IS_SHAPES))
+op("index_select_1d", lambda lib, x: x.index_select(0, _index(lib, [4, 0, 0, 2])), unary(shapes=[F(5), F(5, layout="select")]))
+op("index_select_0d_self", lambda lib, x: x.index_select(0, _index(lib, [0])), unary(shapes=[F()]))
+op("index_select_int_bool", lambda lib, x: x.index_select(1, _index(lib, [2, 0])), [S(T("int64", 2, 3)), S(T("bool", 2, 3))],
    grad=False)
 
-op("index_add", lambda lib, x, s: x.index_add(1, _idx(lib, [3, 0, 3]), s),
+op("index_add", lambda lib, x, s: x.index_add(1, _index(lib, [3, 0, 3]), s),
    [S(F(2, 4), F(2, 3)), S(F(2, 4, layout="select"), F(2, 3, layout="expand")), S(F(2, 4, layout="expand"), F(2, 3))])
-op("index_add_alpha", lambda lib, x, s: lib.index_add(x, 0, _idx(lib, [1, 1]), s, alpha=-2.0), [S(F(3, 4), F(2, 4))])
-op("index_add_strided_index", lambda lib, x, s: x.index_add(0, _idx_strided(lib, [2, 0]), s), [S(F(3, 4), F(2, 4))])
-op("index_add_0d", lambda lib, x, s: x.index_add(0, _idx(lib, [0]), s), [S(F(), F())])
-op("index_add_int", lambda lib, x, s: x.index_add(0, _idx(lib, [1, 1]), s, alpha=3), [S(T("int64", 3), T("int64", 2))],
+op("index_add_alpha", lambda lib, x, s: lib.index_add(x, 0, _index(lib, [1, 1]), s, alpha=-2.0), [S(F(3, 4), F(2, 4))])
+op("index_add_strided_index", lambda lib, x, s: x.index_add(0, _index_strided(lib, [2, 0]), s), [S(F(3, 4), F(2, 4))])
+op("index_add_0d", lambda lib, x, s: x.index_add(0, _index(lib, [0]), s), [S(F(), F())])
+op("index_add_int", lambda lib, x, s: x.index_add(0, _index(lib, [1, 1]), s, alpha=3), [S(T("int64", 3), T("int64", 2))],
    grad=False)
-op("index_add_", lambda lib, x, s: _inplace(lambda y: y.index_add_(1, _idx(lib, [0, 0, 2]), s))(lib, x),
+op("index_add_", lambda lib, x, s: _inplace(lambda y: y.index_add_(1, _index(lib, [0, 0, 2]), s))(lib, x),
    [S(F(2, 4), F(2, 3)), S(F(2, 4, layout="select"), F(2, 3))])
 
 # Double backward through the copy ops (their backward is built from differentiable ops).
@@ -820,11 +1113,11 @@ def _double_backward(fn):
     return run
 
 
-op("double_backward_gather", _double_backward(lambda lib, x: x.gather(1, _idx(lib, [[0, 0, 2], [1, 3, 3]]))),
+op("double_backward_gather", _double_backward(lambda lib, x: x.gather(1, _index(lib, [[0, 0, 2], [1, 3, 3]]))),
    unary(shapes=[F(2, 4)]))
-op("double_backward_index_select", _double_backward(lambda lib, x: x.index_select(0, _idx(lib, [1, 1, 0]))),
+op("double_backward_index_select", _double_backward(lambda lib, x: x.index_select(0, _index(lib, [1, 1, 0]))),
    unary(shapes=[F(2, 4)]))
-op("double_backward_scatter_add", _double_backward(lambda lib, x: x.scatter_add(1, _idx(lib, [[0, 0], [3, 1]]), x[:, :2] * 2)),
+op("double_backward_scatter_add", _double_backward(lambda lib, x: x.scatter_add(1, _index(lib, [[0, 0], [3, 1]]), x[:, :2] * 2)),
    unary(shapes=[F(2, 4)]))
 op("double_backward_masked_fill", _double_backward(lambda lib, x: x.masked_fill(x > 0, 1.0)),
    unary(shapes=[F(3, 4)]))
@@ -834,6 +1127,58 @@ op("double_backward_flip_repeat_tril", _double_backward(lambda lib, x: lib.stack
 
 
 # Indexing ----------------------------------------------------------------------------------------------
+
+def _idx(lib, *values):
+    return lib.tensor(list(values))
+
+
+op("getitem_basic", lambda lib, x: x[1:, ::2, None, -1], [S(F(3, 4, 5)), S(F(3, 4, 5, layout="t"))])
+op("getitem_ellipsis", lambda lib, x: x[..., 1] + x[0, ...].sum(0), [S(F(3, 3)), S(F(3, 3, layout="step"))])
+op("getitem_neg_step_slices", lambda lib, x: x[-2:, -3:-1], [S(F(3, 4)), S(F(3, 4, layout="select"))])
+op("getitem_out_of_range_slice", lambda lib, x: x[2:10, 5:], [S(F(3, 4))])
+op("getitem_list", lambda lib, x: x[[0, 2, 2]], [S(F(3, 4)), S(F(3, 4, layout="t")), S(F(3))])
+op("getitem_tensor_2d", lambda lib, x: x[_idx(lib, [0, 1], [2, -1])], [S(F(3, 4)), S(F(3, 2, layout="expand"))])
+op("getitem_adv_last_dim", lambda lib, x: x[..., [1, 0, 1]], [S(F(2, 3, 4)), S(F(2, 3, 4, layout="t"))])
+op("getitem_adv_pair", lambda lib, x: x[[0, 1], :, [1, 2]], [S(F(3, 4, 5)), S(F(3, 4, 5, layout="step"))])
+op("getitem_adv_adjacent", lambda lib, x: x[:, [0, 1], [1, 2]], [S(F(3, 4, 5))])
+op("getitem_adv_broadcast", lambda lib, x: x[:, [[0], [1]], [1, 2]], [S(F(3, 4, 5))])
+op("getitem_int_and_adv", lambda lib, x: x[0, :, [1, 2]], [S(F(3, 4, 5))])
+op("getitem_mask", lambda lib, x: x[x > 0.3], [S(F(3, 4)), S(F(3, 4, layout="t")), S(F())])
+op("getitem_mask_partial", lambda lib, x: x[x[:, 0] > 0], [S(F(4, 3)), S(F(4, 3, layout="select"))])
+op("getitem_bool_list", lambda lib, x: x[[True, False, True]], [S(F(3, 2))])
+op("getitem_true_false", lambda lib, x: x[True] * 2 + x[None], [S(F(2, 3))])
+op("getitem_false", lambda lib, x: x[False], [S(F(2, 3))])
+op("getitem_0d_index_tensor", lambda lib, x: x[lib.tensor(1)], [S(F(3, 4))])
+op("getitem_int_tensor", lambda lib, x: x[[1, 0]], [S(T("int64", 3, 2)), S(T("bool", 3))], grad=False)
+op("getitem_empty_index", lambda lib, x: x[[]], [S(F(3, 4))])
+
+
+def _set(index, value_fn):
+    def fn(lib, x, *vs):
+        y = x * 1
+        y[index] = value_fn(lib, x, *vs)
+        return y
+    return fn
+
+
+op("setitem_number_slice", _set((0, slice(1, 3)), lambda lib, x: 7.0), [S(F(3, 4)), S(F(3, 4, layout="t"))])
+op("setitem_tensor_broadcast", _set((slice(None), 1), lambda lib, x, v: v), [S(F(3, 4), F(3)), S(F(3, 4), F(1)),
+                                                                           S(F(3, 4, layout="t"), F(3, layout="select"))])
+op("setitem_leading_ones", _set(0, lambda lib, x, v: v), [S(F(3, 4), F(1, 4))])
+op("setitem_list", _set(([0, 2],), lambda lib, x, v: v), [S(F(3, 4), F(2, 4)), S(F(3, 4), F(4))])
+op("setitem_mask_number", _set(None, lambda lib, x: 0.0), [])  # placeholder replaced below
+OPS.pop()
+op("setitem_mask", lambda lib, x: (lambda y: (y.__setitem__(y > 0.5, 0.0), y)[1])(x * 2), [S(F(3, 4)), S(F(5))])
+op("setitem_mask_values", lambda lib, x: (lambda y: (y.__setitem__(x > 0.5, x[x > 0.5] ** 2), y)[1])(x * 1),
+   [S(F(3, 4))])
+op("setitem_adv_pair", _set(([0, 1], slice(None), [1, 2]), lambda lib, x, v: v), [S(F(3, 4, 5), F(2, 4)), S(F(3, 4, 5), F(4))])
+op("setitem_dtype_cast", _set(1, lambda lib, x, v: v), [S(T("float32", 3, 2), T("float64", 2))])
+op("setitem_int_tensor", lambda lib, x: (lambda y: (y.__setitem__((0, [1]), 7), y)[1])(x * 1), [S(T("int64", 2, 3))],
+   grad=False)
+op("index_put_accumulate", lambda lib, x, v: (x * 1).index_put_((lib.tensor([0, 0, 2]),), v, accumulate=True),
+   [S(F(3, 2), F(3, 2)), S(F(3, 2), F(2))])
+op("index_put_functional", lambda lib, x, v: x.index_put((lib.tensor([1, 0]),), v), [S(F(3, 2), F(2, 2))])
+op("nonzero", lambda lib, x: x.nonzero(), [S(T("int64", 3, 4, domain="int")), S(T("bool", 5)), S(T("bool"))], grad=False)
 
 
 # Linear algebra ----------------------------------------------------------------------------------------
@@ -1054,10 +1399,69 @@ GRAD_FN = [
     ("add_", lambda lib, x, y: (x * 1).add_(y)),
     ("mul_", lambda lib, x, y: (x * 1).mul_(y)),
     # pointwise math and activations
+    ("exp2", lambda lib, x, y: x.exp2()),
+    ("log2", lambda lib, x, y: x.log2()),
+    ("log1p", lambda lib, x, y: x.log1p()),
+    ("expm1", lambda lib, x, y: x.expm1()),
+    ("rsqrt", lambda lib, x, y: x.rsqrt()),
+    ("sin", lambda lib, x, y: x.sin()),
+    ("cos", lambda lib, x, y: x.cos()),
+    ("tan", lambda lib, x, y: x.tan()),
+    ("tanh", lambda lib, x, y: x.tanh()),
+    ("sigmoid", lambda lib, x, y: lib.sigmoid(x)),
+    ("erf", lambda lib, x, y: x.erf()),
+    ("relu", lambda lib, x, y: lib.relu(x)),
+    ("abs", lambda lib, x, y: x.abs()),
+    ("sign", lambda lib, x, y: x.sign()),
+    ("floor", lambda lib, x, y: x.floor()),
+    ("ceil", lambda lib, x, y: x.ceil()),
+    ("round", lambda lib, x, y: x.round()),
+    ("round(decimals)", lambda lib, x, y: x.round(decimals=1)),
+    ("clamp(numbers)", lambda lib, x, y: x.clamp(0.6, 1.5)),
+    ("clamp(min=number)", lambda lib, x, y: x.clamp(min=1)),
+    ("clamp(tensors)", lambda lib, x, y: x.clamp(y, y + 1)),
+    ("clamp(min=tensor)", lambda lib, x, y: lib.clamp(x, min=y)),
+    ("clip", lambda lib, x, y: x.clip(0.6, 1.5)),
+    ("clamp_min(number)", lambda lib, x, y: x.clamp_min(1)),
+    ("clamp_min(tensor)", lambda lib, x, y: x.clamp_min(y)),
+    ("clamp_max(number)", lambda lib, x, y: x.clamp_max(1)),
+    ("clamp_max(tensor)", lambda lib, x, y: x.clamp_max(y)),
+    ("maximum", lambda lib, x, y: lib.maximum(x, y)),
+    ("minimum", lambda lib, x, y: lib.minimum(x, y)),
+    ("lerp(number)", lambda lib, x, y: x.lerp(y, 0.3)),
+    ("lerp(tensor)", lambda lib, x, y: x.lerp(y, y)),
+    ("gelu", lambda lib, x, y: _nnf(lib, "gelu")(x)),
+    ("gelu(tanh)", lambda lib, x, y: _nnf(lib, "gelu")(x, approximate="tanh")),
+    ("silu", lambda lib, x, y: _nnf(lib, "silu")(x)),
+    ("relu_", lambda lib, x, y: (x * 1).relu_()),
+    ("sigmoid_", lambda lib, x, y: (x * 1).sigmoid_()),
+    ("tanh_", lambda lib, x, y: (x * 1).tanh_()),
+    ("exp_", lambda lib, x, y: (x * 1).exp_()),
+    ("clamp_", lambda lib, x, y: (x * 1).clamp_(0.6, 1.5)),
+    ("abs_", lambda lib, x, y: (x * 1).abs_()),
 
     # more reductions
 
     # more views
+    ("transpose", lambda lib, x, y: x.transpose(0, 1)),
+    ("permute", lambda lib, x, y: x.permute(1, 0)),
+    ("t", lambda lib, x, y: x.t()),
+    ("T", lambda lib, x, y: x.T),
+    ("mT", lambda lib, x, y: x.mT),
+    ("unsqueeze", lambda lib, x, y: x.unsqueeze(0)),
+    ("squeeze()", lambda lib, x, y: x[None].squeeze()),
+    ("squeeze(dim)", lambda lib, x, y: x[None].squeeze(0)),
+    ("squeeze(dims)", lambda lib, x, y: x[None].squeeze((0, 1))),
+    ("narrow", lambda lib, x, y: x.narrow(0, 1, 2)),
+    ("slice", lambda lib, x, y: x[1:]),
+    ("flatten", lambda lib, x, y: x.flatten()),
+    ("unflatten", lambda lib, x, y: x.unflatten(1, (2, 2))),
+    ("split", lambda lib, x, y: x.split(2)[0]),
+    ("split(sizes)", lambda lib, x, y: x.split([1, 2])[0]),
+    ("chunk", lambda lib, x, y: x.chunk(2)[1]),
+    ("unbind", lambda lib, x, y: x.unbind()[0]),
+    ("as_strided", lambda lib, x, y: x.as_strided((2, 2), (1, 2))),
+    ("cat", lambda lib, x, y: lib.cat([x, y])),
 
     # joining, splitting and gathering
     ("stack", lambda lib, x, y: lib.stack([x, y], 1)),
@@ -1081,6 +1485,11 @@ GRAD_FN = [
     ("index_add_", lambda lib, x, y: (x * 1).index_add_(0, lib.tensor([2, 2, 0]), y)),
 
     # indexing
+    ("getitem(list)", lambda lib, x, y: x[[0, 1]]),
+    ("getitem(mask)", lambda lib, x, y: x[x > 1]),
+    ("getitem(None)", lambda lib, x, y: x[None]),
+    ("setitem(slice)", lambda lib, x, y: (lambda z: (z.__setitem__(0, y[0]), z)[1])(x * 1)),
+    ("setitem(list)", lambda lib, x, y: (lambda z: (z.__setitem__([0, 2], y[0]), z)[1])(x * 1)),
 
     # linear algebra
 

@@ -1,4 +1,5 @@
 // Creation, conversion and copy ops.
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -137,6 +138,15 @@ void rebase_history(const Tensor& self, const std::shared_ptr<Node>& node, uint3
   if (impl->retains_grad && node) node->retain_grad_for(output_nr, self.impl_ptr());
 }
 
+namespace {
+// The forward op's name as PyTorch's messages give it: "UnbindBackward0" -> "Unbind".
+std::string forward_name(const Node& node) {
+  std::string n = node.name();
+  size_t at = n.rfind("Backward");
+  return at == std::string::npos ? n : n.substr(0, at);
+}
+}  // namespace
+
 void check_inplace(const Tensor& self, const char* op) {
   for (size_t d = 0; d < self.shape().size(); ++d)
     GC_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1, "[", op,
@@ -154,7 +164,7 @@ void check_inplace(const Tensor& self, const char* op) {
              "error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either "
              "both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want "
              "the inplace to be tracked).");
-    GC_CHECK(!impl->view_multi_output, "[", op, "] Output ", self.output_nr(), " of ", self.grad_fn()->name(),
+    GC_CHECK(!impl->view_multi_output, "[", op, "] Output ", self.output_nr(), " of ", forward_name(*self.grad_fn()),
              " is a view and is being modified inplace. This view is the output of a function that returns multiple "
              "views. Such functions do not allow the output views to be modified inplace. You should replace the "
              "inplace operation by an out-of-place one.");
@@ -192,14 +202,36 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
   return out;
 }
 
-Tensor clone(const Tensor& t) {
-  Tensor out = empty(t.shape(), t.dtype());
+namespace {
+// A fresh tensor with t's strides when t is dense and non-overlapping (a permuted contiguous
+// layout, such as a transpose), else contiguous: PyTorch's preserve_format.
+Tensor empty_preserving_layout(const Tensor& t) {
+  if (t.is_contiguous() || t.dim() < 2) return empty(t.shape(), t.dtype());
+  std::vector<int64_t> order(t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) order[d] = d;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return t.strides()[a] < t.strides()[b]; });
+  int64_t expected = 1;
+  for (int64_t d : order) {
+    if (t.shape()[d] == 1) continue;
+    if (t.strides()[d] != expected) return empty(t.shape(), t.dtype());
+    expected *= t.shape()[d];
+  }
+  Tensor flat = empty({t.numel()}, t.dtype());
+  return make_view(flat, t.shape(), t.strides(), 0);
+}
+}  // namespace
+
+namespace {
+Tensor clone_into(const Tensor& t, Tensor out) {
   internal::copy_into(out, t);
   if (auto node = make_node<CloneBackward0>({t})) set_history({out}, node);
   return out;
 }
+}  // namespace
 
-Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
+Tensor clone(const Tensor& t) { return clone_into(t, empty_preserving_layout(t)); }
+
+Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone_into(t, empty(t.shape(), t.dtype())); }
 
 Tensor& copy_(Tensor& dst, const Tensor& src) {
   internal::check_inplace(dst, "copy_");

@@ -254,9 +254,13 @@ struct IndexPutBackward0 : Node {
 };
 
 void check_values(const Tensor& self, const IndexPlan& p, const Tensor& values) {
-  GC_CHECK(broadcast_shapes(values.shape(), p.out_shape, "index_put_") == p.out_shape, "[index_put_] shape mismatch: value "
-           "tensor of shape ", sizes_list(values.shape()), " cannot be broadcast to indexing result of shape ",
-           sizes_list(p.out_shape));
+  bool fits = values.dim() <= static_cast<int64_t>(p.out_shape.size());
+  for (int64_t i = 1; fits && i <= values.dim(); ++i) {
+    int64_t v = values.shape()[values.dim() - i], o = p.out_shape[p.out_shape.size() - i];
+    fits = v == o || v == 1;
+  }
+  GC_CHECK(fits, "[index_put_] shape mismatch: value tensor of shape ", sizes_list(values.shape()),
+           " cannot be broadcast to indexing result of shape ", sizes_list(p.out_shape));
   GC_CHECK(values.dtype() == self.dtype(), "[index_put_] Index put requires the source and destination dtypes match, got ",
            dtype_name(self.dtype()), " for the destination and ", dtype_name(values.dtype()), " for the source.");
 }

@@ -14,8 +14,12 @@ struct CatBackward0 : Node {
     TensorList r(sizes.size());
     int64_t start = 0;
     for (size_t i = 0; i < sizes.size(); ++i) {
-      if (sizes[i] < 0 || !needs_grad(i)) {
-        if (sizes[i] > 0) start += sizes[i];
+      if (!needs_grad(i)) {
+        start += std::max<int64_t>(sizes[i], 0);
+        continue;
+      }
+      if (sizes[i] < 0) {  // a skipped empty input gets an empty gradient
+        r[i] = zeros(input_meta(i).shape, g[0].dtype());
         continue;
       }
       r[i] = narrow(g[0], dim, start, sizes[i]);

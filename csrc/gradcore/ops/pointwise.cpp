@@ -38,7 +38,7 @@ namespace {
 // The tier a tensor takes part in promotion with: 0 with dims, 1 zero-dim, 2 Python number.
 int tier_of(const Tensor& t) { return t.impl()->wrapped_number ? 2 : t.dim() == 0 ? 1 : 0; }
 
-DType promote_in_tiers(std::initializer_list<std::pair<int, DType>> operands) {
+DType promote_in_tiers(const std::vector<std::pair<int, DType>>& operands) {
   int tiers[3] = {-1, -1, -1};  // dims, zero-dim, wrapped number
   for (auto [tier, d] : operands) {
     if (tier == 2 && is_floating(d)) d = DType::Float32;  // Python floats take the default dtype
@@ -50,6 +50,12 @@ DType promote_in_tiers(std::initializer_list<std::pair<int, DType>> operands) {
 
 DType result_type(const Tensor& a, const Tensor& b) {
   return promote_in_tiers({{tier_of(a), a.dtype()}, {tier_of(b), b.dtype()}});
+}
+
+DType result_type(const TensorList& operands) {
+  std::vector<std::pair<int, DType>> tiers;
+  for (const Tensor& t : operands) tiers.emplace_back(tier_of(t), t.dtype());
+  return promote_in_tiers(tiers);
 }
 
 DType result_type(const Tensor& a, Scalar b) { return promote_in_tiers({{tier_of(a), a.dtype()}, {2, scalar_dtype(b)}}); }
