@@ -147,4 +147,5 @@ PYBIND11_MODULE(_C, m) {
   bind_reduce(m);
   bind_linalg(m);
   bind_nn(m);
+  bind_gather(m);
 }

@@ -281,6 +281,40 @@ Tensor as_strided(const Tensor& a, const Shape& sizes, const Shape& strides, std
 // ---- Joining, splitting and gathering (copies) ----------------------------------------------------
 /// Concatenates along `dim` (dtypes promoted; sizes must match elsewhere).
 Tensor cat(const TensorList& tensors, int64_t dim = 0);
+/// Joins equal-shaped tensors along a new dim `dim` (dtypes promoted).
+Tensor stack(const TensorList& tensors, int64_t dim = 0);
+/// A copy with the order of elements reversed along `dims`.
+Tensor flip(const Tensor& a, const std::vector<int64_t>& dims);
+/// Tiles `a` repeats[d] times along each dim (more repeats than dims add leading dims).
+Tensor repeat(const Tensor& a, const Shape& repeats);
+/// The lower triangle (j - i <= diagonal) of each matrix in the last two dims, the rest zeroed.
+Tensor tril(const Tensor& a, int64_t diagonal = 0);
+/// The upper triangle (j - i >= diagonal) of each matrix in the last two dims, the rest zeroed.
+Tensor triu(const Tensor& a, int64_t diagonal = 0);
+/// out[i] = self[i with dim replaced by index[i]]; out has index's shape (int64 index).
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index);
+/// A copy of self with src[i] written at (i with dim replaced by index[i]).
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// A copy of self with `value` written at the positions index points to along dim.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, Scalar value);
+/// In-place scatter (duplicate positions: the last write wins).
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, Scalar value);
+/// Like scatter, adding src into self (duplicates accumulate).
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+/// The slices of self along dim at the positions of a 1-D (or 0-dim) int64 index.
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);
+/// A copy of self with alpha * source's slice k added to slice index[k] along dim.
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
+Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, Scalar alpha = 1);
+/// self (broadcast with the bool mask) with `value` where mask is true.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, Scalar value);
+/// masked_fill with a 0-dim tensor value (differentiable w.r.t. it).
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);
+/// In-place masked_fill (the mask must broadcast to self's shape).
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, Scalar value);
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value);
 
 // ---- Indexing --------------------------------------------------------------------------------------
 /// self[indices] for advanced indexing: one optional int64 or bool index tensor per leading dim

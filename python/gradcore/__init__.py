@@ -105,10 +105,13 @@ for _name in ("add", "sub", "mul", "div", "neg", "reciprocal", "exp", "log", "sq
               "transpose", "swapaxes", "swapdims", "permute", "t", "unsqueeze", "squeeze", "narrow", "flatten",
               "unflatten", "split", "chunk", "unbind", "as_strided",
               # more reductions
-              "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp", "cumsum"):
+              "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "logsumexp", "cumsum",
+              # joining, splitting and gathering
+              "flip", "tril", "triu", "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill"):
     globals()[_name] = _function(_name)
 subtract, multiply, divide, negative = sub, mul, div, neg
 cat = concat = concatenate = _C.cat
+stack = _C.stack
 
 # Pointwise math and activations (function forms of the methods; in-place ones where PyTorch has them).
 for _name in ("exp2", "log2", "log1p", "expm1", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs",

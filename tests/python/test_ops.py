@@ -1129,6 +1129,196 @@ op("cat_legacy_empty", lambda lib, x, y: lib.cat([x, y], 1), [S(F(0), F(2, 3))])
 op("cat_one_input_no_grad", lambda lib, x: lib.cat([x, lib.ones(2, 3, dtype=x.dtype)]), [S(F(1, 3))])
 
 
+def _index(lib, data):
+    """An int64 index tensor (built the same way in both libraries)."""
+    return lib.tensor(data, dtype=lib.int64)
+
+
+def _index_strided(lib, data):
+    """``data`` as a non-contiguous int64 index: column 0 of pairs (each value twice)."""
+    return lib.tensor([[v, v] for v in data], dtype=lib.int64).select(1, 0)
+
+
+PAIRS_SAME = [
+    (F(3, 4), F(3, 4)), (F(), F()), (F(0, 3), F(0, 3)), (F(4, layout="select"), F(4)),
+    (F(3, 4, layout="select"), F(3, 4, layout="expand")), (F(3, 4, layout="t"), F(3, 4)),
+]
+op("stack", lambda lib, x, y: lib.stack([x, y]), binary(pairs=PAIRS_SAME))
+op("stack_dim1", lambda lib, x, y: lib.stack((x, y, x), dim=1), binary(pairs=PAIRS_SAME[:1] + PAIRS_SAME[2:]))
+op("stack_dim_neg", lambda lib, x, y: lib.stack([x, y], -1), binary(pairs=PAIRS_SAME))
+op("stack_single", lambda lib, x: lib.stack([x], 0), unary(shapes=UNARY[:4]))
+op("stack_promote", lambda lib, x, y: lib.stack([x, y]),
+   [S(T("float32", 3), T("float64", 3)), S(T("int64", 2, 3), T("float32", 2, 3))])
+op("stack_int_bool", lambda lib, x, y: lib.stack([x, y], 1), [S(T("int64", 3), T("bool", 3)), S(T("bool", 2), T("bool", 2))],
+   grad=False)
+
+FLIP_SHAPES = [F(3, 4), F(5), F(2, 3, 4), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]
+op("flip0", lambda lib, x: x.flip(0), unary(shapes=FLIP_SHAPES))
+op("flip_last", lambda lib, x: x.flip(-1), unary(shapes=FLIP_SHAPES))
+op("flip_all", lambda lib, x: lib.flip(x, [0, -1]), unary(shapes=[F(3, 4), F(2, 3, 4), F(0, 3), F(3, 4, layout="select")]))
+op("flip_varargs", lambda lib, x: x.flip(2, 0), unary(shapes=[F(2, 3, 4), F(2, 3, 4, layout="expand")]))
+op("flip_kw", lambda lib, x: lib.flip(x, dims=(1,)), unary(shapes=[F(3, 4)]))
+op("flip_none", lambda lib, x: x.flip([]), unary(shapes=[F(3, 4), F()]))
+op("flip_0d", lambda lib, x: x.flip(0), unary(shapes=[F()]))
+op("flip_int_bool", lambda lib, x: x.flip(1), [S(T("int64", 2, 3)), S(T("bool", 2, 3))], grad=False)
+
+REPEAT_SHAPES = [F(3, 4), F(2, 1, 3), F(0, 3), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]
+op("repeat", lambda lib, x: x.repeat(2, 3, *([1] * (x.dim() - 2))), unary(shapes=REPEAT_SHAPES))
+op("repeat_leading", lambda lib, x: x.repeat(2, 1, 3), unary(shapes=[F(3, 4), F(4), F(4, layout="select"), F(3, 4, layout="expand")]))
+op("repeat_list", lambda lib, x: x.repeat([3, 2]), unary(shapes=[F(4), F(2, 3)]))
+op("repeat_ones", lambda lib, x: x.repeat(1, 1), unary(shapes=[F(3, 4)]))
+op("repeat_zero", lambda lib, x: x.repeat(0, 2), unary(shapes=[F(3, 4), F(4)]))
+op("repeat_0d", lambda lib, x: x.repeat(2, 3), unary(shapes=[F()]))
+op("repeat_0d_none", lambda lib, x: x.repeat(()), unary(shapes=[F()]))
+op("repeat_int_bool", lambda lib, x: x.repeat(2, 2), [S(T("int64", 3)), S(T("bool", 2, 3))], grad=False)
+
+TRI_SHAPES = [F(4, 4), F(3, 5), F(5, 3), F(2, 3, 4), F(0, 3), F(3, 0), F(2, 0, 3), F(4, 4, layout="select"),
+              F(3, 4, layout="expand"), F(3, 4, layout="t"), F(2, 3, 4, layout="t")]
+op("tril", lambda lib, x: x.tril(), unary(shapes=TRI_SHAPES))
+op("triu", lambda lib, x: x.triu(), unary(shapes=TRI_SHAPES))
+for _k in (1, -1, 2, -2, 7, -7):
+    op(f"tril_diag{_k}", lambda lib, x, k=_k: lib.tril(x, k), unary(shapes=[F(4, 4), F(3, 5), F(2, 5, 3)]))
+    op(f"triu_diag{_k}", lambda lib, x, k=_k: lib.triu(x, diagonal=k), unary(shapes=[F(4, 4), F(3, 5), F(2, 5, 3)]))
+op("tril_triu_int_bool", lambda lib, x: (x.tril(1), x.triu(-1))[0], [S(T("int64", 3, 4)), S(T("bool", 4, 3))],
+   grad=False)
+op("triu_int_bool", lambda lib, x: x.triu(1), [S(T("int64", 3, 4)), S(T("bool", 2, 4, 3))], grad=False)
+
+MASKS = [
+    (F(3, 4), T("bool", 3, 4)),
+    (F(3, 4), T("bool", 4)),  # broadcast mask
+    (F(3, 4), T("bool", 3, 1)),
+    (F(4), T("bool", 3, 4)),  # the mask broadcasts self (out of place only)
+    (F(), T("bool")),
+    (F(3, 4), T("bool")),
+    (F(0, 3), T("bool", 3)),
+    (F(3, 4, layout="select"), T("bool", 3, 4, layout="select")),
+    (F(3, 4, layout="expand"), T("bool", 3, 4, layout="expand")),
+    (F(3, 4, layout="t"), T("bool", 3, 4, layout="t")),
+]
+op("masked_fill", lambda lib, x, m: x.masked_fill(m, -1.5), [S(*p) for p in MASKS])
+op("masked_fill_int_value", lambda lib, x, m: lib.masked_fill(x, m, 2), [S(*p) for p in MASKS[:3]])
+op("masked_fill_kw", lambda lib, x, m: lib.masked_fill(x, mask=m, value=0.25), [S(*MASKS[0])])
+op("masked_fill_tensor_value", lambda lib, x, m, v: x.masked_fill(m, v),
+   [S(*p, F()) for p in MASKS[:6]] + [S(*MASKS[7], F())])
+op("masked_fill_tensor_value_f64_into_f32", lambda lib, x, m, v: x.masked_fill(m, v),
+   [S(T("float32", 3, 4), T("bool", 4), T("float64"))])
+op("masked_fill_tensor_value_const", lambda lib, x, m, v: x.masked_fill(m, v),
+   [S(F(3, 4), T("bool", 4), T("int64"))])
+op("masked_fill_int_bool", lambda lib, x, m: x.masked_fill(m, 2.7),
+   [S(T("int64", 3, 4), T("bool", 4)), S(T("bool", 3), T("bool", 3))], grad=False)
+op("masked_fill_", lambda lib, x, m: _inplace(lambda y: y.masked_fill_(m, 0.5))(lib, x),
+   [S(*p) for p in MASKS if p[0].shape != (4,)])
+op("masked_fill__tensor_value", lambda lib, x, m, v: _inplace(lambda y: y.masked_fill_(m, v))(lib, x),
+   [S(F(3, 4), T("bool", 4), F()), S(F(), T("bool"), F()), S(F(3, 4, layout="select"), T("bool", 3, 1), F())])
+op("masked_fill__int", lambda lib, x, m: _inplace(lambda y: y.masked_fill_(m, 3))(lib, x),
+   [S(T("int64", 3, 4), T("bool", 4))], grad=False)
+
+# gather: out[i][j] = x[i][idx[i][j]] (dim 1); duplicates accumulate in the gradient.
+op("gather_dim1", lambda lib, x: x.gather(1, _index(lib, [[0, 3, 3], [2, 1, 0]])),
+   unary(shapes=[F(3, 4), F(2, 4), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]))
+op("gather_dim0", lambda lib, x: lib.gather(x, 0, _index(lib, [[2, 0, 1, 1], [0, 0, 2, 1]])),
+   unary(shapes=[F(3, 4), F(3, 4, layout="select"), F(3, 4, layout="expand")]))
+op("gather_dim_neg_kw", lambda lib, x: lib.gather(x, dim=-1, index=_index(lib, [[1], [0], [1]])), unary(shapes=[F(3, 2)]))
+op("gather_3d", lambda lib, x: x.gather(1, _index(lib, [[[2, 0]], [[1, 1]]])), unary(shapes=[F(2, 3, 4), F(2, 3, 4, layout="select")]))
+op("gather_index_strided", lambda lib, x: x.gather(1, _index(lib, [[0, 1, 2], [2, 2, 1], [3, 0, 0]]).t()),
+   unary(shapes=[F(3, 4), F(3, 4, layout="select")]))
+op("gather_index_expanded", lambda lib, x: x.gather(1, _index(lib, [[3], [1]]).expand(2, 5)), unary(shapes=[F(2, 4)]))
+op("gather_index_longer", lambda lib, x: x.gather(1, _index(lib, [[0, 1, 1, 0, 1, 0]])), unary(shapes=[F(3, 2)]))
+op("gather_0d", lambda lib, x: x.gather(0, _index(lib, 0)), unary(shapes=[F()]))
+op("gather_0d_self_1d_index", lambda lib, x: x.gather(0, _index(lib, [0, 0, 0])), unary(shapes=[F()]))
+op("gather_1d_self_0d_index", lambda lib, x: x.gather(0, _index(lib, 3)), unary(shapes=[F(5), F(5, layout="select")]))
+op("gather_empty_index", lambda lib, x: x.gather(1, _index(lib, [[], []])), unary(shapes=[F(3, 4)]))
+op("gather_size0_self", lambda lib, x: x.gather(1, _index(lib, [[0, 2]])[:0]), unary(shapes=[F(0, 3)]))
+op("gather_int_bool", lambda lib, x: x.gather(1, _index(lib, [[0, 2], [1, 1]])), [S(T("int64", 2, 3)), S(T("bool", 2, 3))],
+   grad=False)
+
+# scatter: no duplicate targets (which position wins is unspecified in PyTorch).
+_SC_IDX = [[0, 2], [3, 1], [1, 0]]
+op("scatter_src", lambda lib, x, s: x.scatter(1, _index(lib, _SC_IDX), s),
+   [S(F(3, 4), F(3, 2)), S(F(3, 4, layout="select"), F(3, 2, layout="select")),
+    S(F(3, 4, layout="expand"), F(3, 2)), S(F(3, 4), F(3, 2, layout="expand"))])
+op("scatter_src_larger", lambda lib, x, s: x.scatter(1, _index(lib, _SC_IDX), s), [S(F(3, 4), F(4, 5))], grad=False)
+op("scatter_src_dim0", lambda lib, x, s: lib.scatter(x, 0, _index(lib, [[2, 0, 1, 0]]), s), [S(F(3, 4), F(1, 4))])
+op("scatter_src_kw", lambda lib, x, s: x.scatter(dim=-1, index=_index(lib, [[1], [0]]), src=s), [S(F(2, 3), F(2, 1))])
+op("scatter_index_strided", lambda lib, x, s: x.scatter(1, _index(lib, [[0, 3, 1], [2, 1, 0]]).t(), s), [S(F(3, 4), F(3, 2))])
+op("scatter_value", lambda lib, x: x.scatter(1, _index(lib, _SC_IDX), 2.5),
+   unary(shapes=[F(3, 4), F(3, 4, layout="select"), F(3, 4, layout="expand")]))
+op("scatter_value_kw", lambda lib, x: lib.scatter(x, 1, _index(lib, [[1, 1], [0, 2]]), value=-1), unary(shapes=[F(2, 3)]))
+op("scatter_0d", lambda lib, x, s: x.scatter(0, _index(lib, 0), s), [S(F(), F())])
+op("scatter_0d_value", lambda lib, x: x.scatter(0, _index(lib, 0), 3.0), unary(shapes=[F()]))
+op("scatter_empty_index", lambda lib, x, s: x.scatter(1, _index(lib, [[], []]), s), [S(F(3, 4), F(2, 0))])
+op("scatter_int_bool", lambda lib, x, s: x.scatter(1, _index(lib, [[0, 2], [1, 0]]), s),
+   [S(T("int64", 2, 3), T("int64", 2, 2)), S(T("bool", 2, 3), T("bool", 2, 2))], grad=False)
+op("scatter_value_int", lambda lib, x: x.scatter(1, _index(lib, [[0, 2], [1, 0]]), 2.7), [S(T("int64", 2, 3))], grad=False)
+op("scatter_", lambda lib, x, s: _inplace(lambda y: y.scatter_(1, _index(lib, _SC_IDX), s))(lib, x),
+   [S(F(3, 4), F(3, 2)), S(F(3, 4, layout="select"), F(3, 2, layout="expand"))])
+op("scatter__value", lambda lib, x: _inplace(lambda y: y.scatter_(0, _index(lib, [[1, 0, 2, 2]]), value=0.5))(lib, x),
+   unary(shapes=[F(3, 4), F(3, 4, layout="select")]))
+
+_SA_IDX = [[0, 0, 3], [2, 2, 2], [1, 3, 1]]  # duplicates add up
+op("scatter_add", lambda lib, x, s: x.scatter_add(1, _index(lib, _SA_IDX), s),
+   [S(F(3, 4), F(3, 3)), S(F(3, 4, layout="select"), F(3, 3, layout="select")), S(F(3, 4, layout="expand"), F(3, 3)),
+    S(F(3, 4), F(3, 3, layout="expand")), S(F(3, 4, layout="t"), F(3, 3, layout="t"))])
+op("scatter_add_dim0", lambda lib, x, s: lib.scatter_add(x, 0, _index(lib, [[0, 0, 1, 2], [0, 2, 2, 2]]), s),
+   [S(F(3, 4), F(2, 4))])
+op("scatter_add_index_expanded", lambda lib, x, s: x.scatter_add(1, _index(lib, [[2], [0]]).expand(2, 3), s),
+   [S(F(2, 4), F(2, 3))])
+op("scatter_add_0d", lambda lib, x, s: x.scatter_add(0, _index(lib, [0, 0]), s), [S(F(), F(2))])
+op("scatter_add_empty_index", lambda lib, x, s: x.scatter_add(0, _index(lib, []), s), [S(F(3), F(0))])
+op("scatter_add_int", lambda lib, x, s: x.scatter_add(1, _index(lib, [[0, 0], [1, 1]]), s),
+   [S(T("int64", 2, 3), T("int64", 2, 2))], grad=False)
+op("scatter_add_", lambda lib, x, s: _inplace(lambda y: y.scatter_add_(1, _index(lib, _SA_IDX), s))(lib, x),
+   [S(F(3, 4), F(3, 3)), S(F(3, 4, layout="select"), F(3, 3, layout="expand"))])
+
+# index_select: duplicates, 0-dim index, empty index, strided index.
+_IS_SHAPES = [F(3, 4), F(4, 4), F(3, 4, layout="select"), F(3, 4, layout="expand"), F(3, 4, layout="t")]
+op("index_select_dim0", lambda lib, x: x.index_select(0, _index(lib, [2, 0, 2, 1])), unary(shapes=_IS_SHAPES))
+op("index_select_dim1", lambda lib, x: lib.index_select(x, 1, _index(lib, [3, 3, 0])), unary(shapes=_IS_SHAPES))
+op("index_select_dim_neg_kw", lambda lib, x: lib.index_select(x, dim=-1, index=_index(lib, [1])),
+   unary(shapes=[F(2, 3, 4), F(2, 3, 4, layout="select")]))
+op("index_select_0d_index", lambda lib, x: x.index_select(1, _index(lib, 2)), unary(shapes=_IS_SHAPES[:1]))
+op("index_select_empty_index", lambda lib, x: x.index_select(0, _index(lib, [])), unary(shapes=[F(3, 4), F(0, 4)]))
+op("index_select_strided_index", lambda lib, x: x.index_select(1, _index_strided(lib, [0, 3, 1])), unary(shapes=_IS_SHAPES))
+op("index_select_1d", lambda lib, x: x.index_select(0, _index(lib, [4, 0, 0, 2])), unary(shapes=[F(5), F(5, layout="select")]))
+op("index_select_0d_self", lambda lib, x: x.index_select(0, _index(lib, [0])), unary(shapes=[F()]))
+op("index_select_int_bool", lambda lib, x: x.index_select(1, _index(lib, [2, 0])), [S(T("int64", 2, 3)), S(T("bool", 2, 3))],
+   grad=False)
+
+op("index_add", lambda lib, x, s: x.index_add(1, _index(lib, [3, 0, 3]), s),
+   [S(F(2, 4), F(2, 3)), S(F(2, 4, layout="select"), F(2, 3, layout="expand")), S(F(2, 4, layout="expand"), F(2, 3))])
+op("index_add_alpha", lambda lib, x, s: lib.index_add(x, 0, _index(lib, [1, 1]), s, alpha=-2.0), [S(F(3, 4), F(2, 4))])
+op("index_add_strided_index", lambda lib, x, s: x.index_add(0, _index_strided(lib, [2, 0]), s), [S(F(3, 4), F(2, 4))])
+op("index_add_0d", lambda lib, x, s: x.index_add(0, _index(lib, [0]), s), [S(F(), F())])
+op("index_add_int", lambda lib, x, s: x.index_add(0, _index(lib, [1, 1]), s, alpha=3), [S(T("int64", 3), T("int64", 2))],
+   grad=False)
+op("index_add_", lambda lib, x, s: _inplace(lambda y: y.index_add_(1, _index(lib, [0, 0, 2]), s))(lib, x),
+   [S(F(2, 4), F(2, 3)), S(F(2, 4, layout="select"), F(2, 3))])
+
+# Double backward through the copy ops (their backward is built from differentiable ops).
+def _double_backward(fn):
+    def run(lib, x):
+        with lib.enable_grad():  # gradcheck's numerical pass runs under no_grad
+            if not x.requires_grad:  # forward test / numerical pass: differentiate w.r.t. a fresh leaf
+                x = x.detach().clone().requires_grad_(True)
+            y = fn(lib, x)
+            (g,) = lib.autograd.grad((y * y).sum(), x, create_graph=True)
+        return g
+    return run
+
+
+op("double_backward_gather", _double_backward(lambda lib, x: x.gather(1, _index(lib, [[0, 0, 2], [1, 3, 3]]))),
+   unary(shapes=[F(2, 4)]))
+op("double_backward_index_select", _double_backward(lambda lib, x: x.index_select(0, _index(lib, [1, 1, 0]))),
+   unary(shapes=[F(2, 4)]))
+op("double_backward_scatter_add", _double_backward(lambda lib, x: x.scatter_add(1, _index(lib, [[0, 0], [3, 1]]), x[:, :2] * 2)),
+   unary(shapes=[F(2, 4)]))
+op("double_backward_masked_fill", _double_backward(lambda lib, x: x.masked_fill(x > 0, 1.0)),
+   unary(shapes=[F(3, 4)]))
+op("double_backward_flip_repeat_tril", _double_backward(lambda lib, x: lib.stack([x.flip(0).repeat(2, 1).tril(), x.triu().repeat(2, 1)])),
+   unary(shapes=[F(3, 3)]))
+
+
+
 # Indexing ----------------------------------------------------------------------------------------------
 
 def _idx(lib, *values):
@@ -1712,6 +1902,25 @@ GRAD_FN = [
     ("cat", lambda lib, x, y: lib.cat([x, y])),
 
     # joining, splitting and gathering
+    ("stack", lambda lib, x, y: lib.stack([x, y], 1)),
+    ("flip", lambda lib, x, y: x.flip(0)),
+    ("repeat", lambda lib, x, y: x.repeat(2, 1, 1)),
+    ("tril", lambda lib, x, y: x.tril(-1)),
+    ("triu", lambda lib, x, y: x.triu(1)),
+    ("masked_fill", lambda lib, x, y: x.masked_fill(y > 1, 0.0)),
+    ("masked_fill(tensor value)", lambda lib, x, y: x.masked_fill(y > 1, y[0, 0])),
+    ("masked_fill_", lambda lib, x, y: (x * 1).masked_fill_(y > 1, 0.0)),
+    ("masked_fill_(tensor value)", lambda lib, x, y: (x * 1).masked_fill_(y > 1, y.sum())),
+    ("gather", lambda lib, x, y: x.gather(1, lib.tensor([[0, 1], [2, 2]]))),
+    ("scatter", lambda lib, x, y: x.scatter(1, lib.tensor([[0, 1], [2, 3]]), y)),
+    ("scatter(value)", lambda lib, x, y: x.scatter(1, lib.tensor([[0, 1], [2, 3]]), 1.0)),
+    ("scatter_", lambda lib, x, y: (x * 1).scatter_(1, lib.tensor([[0, 1], [2, 3]]), y)),
+    ("scatter_(value)", lambda lib, x, y: (x * 1).scatter_(1, lib.tensor([[0, 1], [2, 3]]), 1.0)),
+    ("scatter_add", lambda lib, x, y: x.scatter_add(1, lib.tensor([[0, 0], [2, 3]]), y)),
+    ("scatter_add_", lambda lib, x, y: (x * 1).scatter_add_(1, lib.tensor([[0, 0], [2, 3]]), y)),
+    ("index_select", lambda lib, x, y: x.index_select(1, lib.tensor([3, 0]))),
+    ("index_add", lambda lib, x, y: x.index_add(0, lib.tensor([2, 2, 0]), y)),
+    ("index_add_", lambda lib, x, y: (x * 1).index_add_(0, lib.tensor([2, 2, 0]), y)),
 
     # indexing
     ("getitem(list)", lambda lib, x, y: x[[0, 1]]),

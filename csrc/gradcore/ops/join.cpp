@@ -75,4 +75,48 @@ Tensor cat(const TensorList& tensors, int64_t dim) {
   return out;
 }
 
+// ---- stack ---------------------------------------------------------------------------------------
+namespace {
+struct StackBackward0 : Node {
+  int64_t dim;
+  explicit StackBackward0(int64_t d) : dim(d) {}
+  std::string name() const override { return "StackBackward0"; }
+  TensorList apply(TensorList&& g) override {
+    TensorList r(next_edges().size());
+    for (size_t i = 0; i < r.size(); ++i)
+      if (needs_grad(i)) r[i] = select(g[0], dim, static_cast<int64_t>(i));
+    return r;
+  }
+};
+
+std::string sizes_list(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+}  // namespace
+
+Tensor stack(const TensorList& tensors, int64_t dim) {
+  GC_CHECK(!tensors.empty(), "[stack] stack expects a non-empty TensorList");
+  const Shape& shape = tensors[0].shape();
+  DType dtype = tensors[0].dtype();
+  for (size_t i = 1; i < tensors.size(); ++i) {
+    GC_CHECK(tensors[i].shape() == shape, "[stack] stack expects each tensor to be equal size, but got ",
+             sizes_list(shape), " at entry 0 and ", sizes_list(tensors[i].shape()), " at entry ", i);
+    dtype = promote_types(dtype, tensors[i].dtype());
+  }
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()) + 1, "stack");
+  Shape out_shape = shape;
+  out_shape.insert(out_shape.begin() + d, static_cast<int64_t>(tensors.size()));
+  Tensor out = empty(out_shape, dtype);
+  // Entry i is the slice i along d: out's geometry without that dim, offset by i slices.
+  Shape piece_strides = out.strides();
+  const int64_t step = piece_strides[d];
+  piece_strides.erase(piece_strides.begin() + d);
+  for (size_t i = 0; i < tensors.size(); ++i)
+    internal::copy_into(make_view(out, shape, piece_strides, static_cast<int64_t>(i) * step), tensors[i]);
+  if (auto node = make_node<StackBackward0>(tensors, d)) set_history({out}, node);
+  return out;
+}
+
 }  // namespace gradcore
