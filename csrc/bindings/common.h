@@ -29,6 +29,8 @@ std::optional<Tensor> to_operand(py::handle h, const Tensor& like);
 Shape parse_size(const py::args& args, const char* op);
 /// Reads a sequence of ints into a Shape (TypeError naming `op` otherwise).
 Shape to_shape(py::handle seq, const char* op);
+/// Reads a list or tuple of Tensors (TypeError naming `op` and the offending element otherwise).
+TensorList tensor_sequence(py::handle seq, const char* op);
 /// Makes a gradcore.Size (tuple subclass) from a shape.
 py::object make_size(const Shape& s);
 

@@ -6,18 +6,6 @@ namespace gradcore::python {
 
 namespace {
 
-TensorList tensor_list(py::handle seq, const char* op) {
-  GC_CHECK_T(TypeError, py::isinstance<py::sequence>(seq) && !is_tensor(seq), op,
-             "(): argument 'tensors' must be tuple of Tensors, not ", Py_TYPE(seq.ptr())->tp_name);
-  TensorList out;
-  for (py::handle h : seq) {
-    GC_CHECK_T(TypeError, is_tensor(h), op, "(): expected Tensor as element ", out.size(), " in argument 0, but got ",
-               Py_TYPE(h.ptr())->tp_name);
-    out.push_back(h.cast<Tensor>());
-  }
-  return out;
-}
-
 Scalar scalar_arg(py::handle h, const char* op, const char* arg) {
   Scalar s;
   GC_CHECK_T(TypeError, to_scalar(h, s), op, "(): argument '", arg, "' must be Number, not ", Py_TYPE(h.ptr())->tp_name);
@@ -89,7 +77,7 @@ void bind_gather(py::module_& m) {
         return masked_fill_(a, mask, scalar_arg(value, "masked_fill_", "value"));
       }, py::arg("mask"), py::arg("value"));
 
-  m.def("stack", [](py::handle tensors, int64_t dim) { return stack(tensor_list(tensors, "stack"), dim); },
+  m.def("stack", [](py::handle tensors, int64_t dim) { return stack(tensor_sequence(tensors, "stack"), dim); },
         py::arg("tensors"), py::arg("dim") = 0);
 }
 

@@ -64,6 +64,18 @@ std::vector<int64_t> dims_arg(const py::object& dim, const char* op) {
   return to_shape(dim, op);
 }
 
+TensorList tensor_sequence(py::handle seq, const char* op) {
+  GC_CHECK_T(TypeError, py::isinstance<py::sequence>(seq) && !is_tensor(seq), op,
+             "(): argument 'tensors' must be tuple of Tensors, not ", Py_TYPE(seq.ptr())->tp_name);
+  TensorList out;
+  for (py::handle h : seq) {
+    GC_CHECK_T(TypeError, is_tensor(h), op, "(): expected Tensor as element ", out.size(), " in argument 0, but got ",
+               Py_TYPE(h.ptr())->tp_name);
+    out.push_back(h.cast<Tensor>());
+  }
+  return out;
+}
+
 Shape to_shape(py::handle seq, const char* op) {
   Shape shape;
   py::sequence s = py::reinterpret_borrow<py::sequence>(seq);

@@ -13,17 +13,6 @@ py::tuple to_tuple(const TensorList& list) {
 // `dims` given as varargs ints or as one sequence, as PyTorch's permute and friends accept.
 std::vector<int64_t> dims_from_args(const py::args& args, const char* op) { return parse_size(args, op); }
 
-TensorList tensor_sequence(py::handle seq, const char* op) {
-  GC_CHECK_T(TypeError, py::isinstance<py::sequence>(seq) && !is_tensor(seq), op,
-             "(): argument 'tensors' must be tuple of Tensors, not ", Py_TYPE(seq.ptr())->tp_name);
-  TensorList out;
-  for (py::handle h : seq) {
-    GC_CHECK_T(TypeError, is_tensor(h), op, "(): expected Tensor as element ", out.size(),
-               " in argument 0, but got ", Py_TYPE(h.ptr())->tp_name);
-    out.push_back(h.cast<Tensor>());
-  }
-  return out;
-}
 }  // namespace
 
 void bind_views(py::module_& m) {

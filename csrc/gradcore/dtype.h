@@ -32,6 +32,12 @@ const char* dtype_name(DType t);
 /// PyTorch's legacy tensor type name used in autograd messages ("torch.FloatTensor").
 const char* legacy_type_name(DType t);
 
+/// PyTorch's ScalarType name used in kernel messages ("Float", "Double", "Long", "Bool").
+const char* scalar_type_name(DType t);
+
+/// The C++ element type name PyTorch prints in some dtype messages ("float", "double", "long int").
+const char* cpp_type_name(DType t);
+
 /// The smallest type both operands can be represented in (torch.promote_types).
 constexpr DType promote_types(DType a, DType b) { return a > b ? a : b; }
 

@@ -11,6 +11,12 @@
 
 namespace gradcore {
 
+std::string shape_list_str(const Shape& shape) {
+  std::string r = "[";
+  for (size_t i = 0; i < shape.size(); ++i) r += (i ? ", " : "") + std::to_string(shape[i]);
+  return r + "]";
+}
+
 std::string shape_str(const Shape& shape) {
   std::ostringstream os;
   os << '(';

@@ -28,6 +28,9 @@ using Shape = std::vector<int64_t>;
 /// Formats a shape like PyTorch's tuples: "(2, 3)", "(5,)", "()".
 std::string shape_str(const Shape& shape);
 
+/// Formats a shape as PyTorch's C++ messages do: "[2, 3]".
+std::string shape_list_str(const Shape& shape);
+
 /// Product of the sizes (1 for a 0-dim shape); throws on negative sizes or overflow.
 int64_t shape_numel(const Shape& shape);
 

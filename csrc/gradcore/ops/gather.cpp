@@ -13,12 +13,6 @@ namespace gradcore {
 
 namespace {
 
-std::string sizes_list(const Shape& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
 // Sizes and strides as PyTorch's scatter/gather see them: a 0-dim tensor is one element of 1 dim.
 int64_t size_at(const Tensor& t, int64_t d) { return t.dim() == 0 ? 1 : t.shape()[d]; }
 int64_t stride_at(const Tensor& t, int64_t d) { return t.dim() == 0 ? 0 : t.strides()[d]; }
@@ -113,7 +107,7 @@ void gather_shape_check(const Tensor& self, int64_t dim, const Tensor& index) {
            "[gather] Index tensor must have the same number of dimensions as input tensor");
   for (int64_t d = 0; d < nonempty_dim(self); ++d)
     GC_CHECK(d == dim || size_at(index, d) <= size_at(self, d), "[gather] Size does not match at dimension ", d,
-             " expected index ", sizes_list(index.shape()), " to be no larger than self ", sizes_list(self.shape()),
+             " expected index ", shape_list_str(index.shape()), " to be no larger than self ", shape_list_str(self.shape()),
              " apart from dimension ", dim);
 }
 }  // namespace
@@ -160,12 +154,12 @@ void scatter_checks(const Tensor& self, int64_t dim, const Tensor& index, const 
     if (src && size_at(index, d) > size_at(*src, d)) wrong = true;
   }
   if (src)
-    GC_CHECK(!wrong, "[", op, "] Expected index ", sizes_list(index.shape()), " to be no larger than self ",
-             sizes_list(self.shape()), " apart from dimension ", dim, " and to be no larger size than src ",
-             sizes_list(src->shape()));
+    GC_CHECK(!wrong, "[", op, "] Expected index ", shape_list_str(index.shape()), " to be no larger than self ",
+             shape_list_str(self.shape()), " apart from dimension ", dim, " and to be no larger size than src ",
+             shape_list_str(src->shape()));
   else
-    GC_CHECK(!wrong, "[", op, "] Expected index ", sizes_list(index.shape()), " to be no larger than self ",
-             sizes_list(self.shape()), " apart from dimension ", dim);
+    GC_CHECK(!wrong, "[", op, "] Expected index ", shape_list_str(index.shape()), " to be no larger than self ",
+             shape_list_str(self.shape()), " apart from dimension ", dim);
   check_bounds(index, size_at(self, dim), dim, op);
 }
 
@@ -269,7 +263,7 @@ void check_vector_index(const Tensor& index, const char* op) {
   GC_CHECK(index.dtype() == DType::Int64, "[", op, "] ", op, "(): Expected dtype int64 for index, but got ",
            dtype_name(index.dtype()));
   GC_CHECK_T(IndexError, index.dim() <= 1, "[", op, "] ", op, "(): Index is supposed to be a vector, but got dim: ",
-             index.dim(), " with size: ", sizes_list(index.shape()));
+             index.dim(), " with size: ", shape_list_str(index.shape()));
 }
 
 // The 1-D (or 0-dim) index seen over `shape`, moving only along `dim`.
@@ -310,7 +304,7 @@ void index_add_checks(const Tensor& self, int64_t dim, const Tensor& index, cons
   for (int64_t d = 0; same && d < nonempty_dim(self); ++d) same = d == dim || size_at(self, d) == size_at(source, d);
   GC_CHECK(same && (self.dim() == 0) == (source.dim() == 0), "[", op,
            "] source tensor shape must match self tensor shape, excluding the specified dimension. Got self.shape = ",
-           sizes_list(self.shape()), " source.shape = ", sizes_list(source.shape()));
+           shape_list_str(self.shape()), " source.shape = ", shape_list_str(source.shape()));
   check_bounds(index, size_at(self, dim), dim, op);
 }
 
@@ -378,16 +372,6 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
 
 // ---- masked_fill / masked_fill_ ------------------------------------------------------------------
 namespace {
-const char* cpp_type_name(DType t) {
-  switch (t) {
-    case DType::Float32: return "float";
-    case DType::Float64: return "double";
-    case DType::Int64: return "long int";
-    case DType::Bool: return "bool";
-  }
-  return "?";
-}
-
 void masked_fill_checks(const Tensor& mask, const Tensor* value, const char* op) {
   GC_CHECK(mask.dtype() == DType::Bool, "[", op, "] masked_fill_ only supports boolean masks, but got mask with dtype ",
            cpp_type_name(mask.dtype()));
@@ -431,8 +415,8 @@ Tensor masked_fill_impl(const Tensor& self, const Tensor& mask, const Tensor& va
 
 void check_inplace_shape(const Tensor& self, const Tensor& mask) {
   Shape b = broadcast_shapes(self.shape(), mask.shape(), "masked_fill_");
-  GC_CHECK(b == self.shape(), "[masked_fill_] output with shape ", sizes_list(self.shape()),
-           " doesn't match the broadcast shape ", sizes_list(b));
+  GC_CHECK(b == self.shape(), "[masked_fill_] output with shape ", shape_list_str(self.shape()),
+           " doesn't match the broadcast shape ", shape_list_str(b));
 }
 }  // namespace
 

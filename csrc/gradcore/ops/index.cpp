@@ -28,12 +28,6 @@ void check_index_dtype(const Tensor& t) {
              "tensors used as indices must be long, int, byte or bool tensors");
 }
 
-std::string sizes_list(const Shape& s, size_t from = 0, size_t count = SIZE_MAX) {
-  std::string r = "[";
-  for (size_t i = from; i < s.size() && i - from < count; ++i) r += (i > from ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
 // Replaces each boolean mask by the integer indices of its true elements (one per dim it covers).
 std::vector<std::optional<Tensor>> expand_masks(const Tensor& self, const std::vector<std::optional<Tensor>>& indices) {
   std::vector<std::optional<Tensor>> out;
@@ -49,8 +43,8 @@ std::vector<std::optional<Tensor>> expand_masks(const Tensor& self, const std::v
                self.dim());
     for (int64_t k = 0; k < mask.dim(); ++k)
       GC_CHECK_T(IndexError, mask.shape()[k] == self.shape()[first + k], "The shape of the mask ",
-                 sizes_list(mask.shape()), " at index ", k, " does not match the shape of the indexed tensor ",
-                 sizes_list(self.shape()), " at index ", first + k);
+                 shape_list_str(mask.shape()), " at index ", k, " does not match the shape of the indexed tensor ",
+                 shape_list_str(self.shape()), " at index ", first + k);
     GC_CHECK_T(IndexError, mask.dim() > 0, "[index] a 0-dim boolean index is only supported in indexing expressions (x[True])");
     Tensor nz = nonzero(mask);
     for (int64_t k = 0; k < mask.dim(); ++k) out.push_back(select(nz, 1, k));
@@ -76,7 +70,7 @@ IndexPlan plan_index(const Tensor& self, const std::vector<std::optional<Tensor>
       p.shape = broadcast_shapes(p.shape, given[i].shape(), "index");
     } catch (const Error&) {
       std::string shapes;
-      for (size_t k = 0; k < given.size(); ++k) shapes += (k ? ", " : "") + sizes_list(given[k].shape());
+      for (size_t k = 0; k < given.size(); ++k) shapes += (k ? ", " : "") + shape_list_str(given[k].shape());
       throw IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes " + shapes);
     }
   }
@@ -259,8 +253,8 @@ void check_values(const Tensor& self, const IndexPlan& p, const Tensor& values) 
     int64_t v = values.shape()[values.dim() - i], o = p.out_shape[p.out_shape.size() - i];
     fits = v == o || v == 1;
   }
-  GC_CHECK(fits, "[index_put_] shape mismatch: value tensor of shape ", sizes_list(values.shape()),
-           " cannot be broadcast to indexing result of shape ", sizes_list(p.out_shape));
+  GC_CHECK(fits, "[index_put_] shape mismatch: value tensor of shape ", shape_list_str(values.shape()),
+           " cannot be broadcast to indexing result of shape ", shape_list_str(p.out_shape));
   GC_CHECK(values.dtype() == self.dtype(), "[index_put_] Index put requires the source and destination dtypes match, got ",
            dtype_name(self.dtype()), " for the destination and ", dtype_name(values.dtype()), " for the source.");
 }

@@ -48,6 +48,10 @@ Tensor unary_float_kernel(const Tensor& a, const char* op, F f) {
   return out;
 }
 
+/// Records out = a * b for an op linear in each input whose gradients are the incoming gradient times
+/// the other input (elementwise mul, dot); `node_name` is PyTorch's name for the node.
+void record_product(const Tensor& out, const Tensor& a, const Tensor& b, const char* node_name);
+
 /// Rejects in-place ops that would corrupt autograd: on a leaf that requires grad (with grad mode
 /// on) and on a differentiable view.
 void check_inplace(const Tensor& self, const char* op);

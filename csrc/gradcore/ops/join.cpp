@@ -89,11 +89,6 @@ struct StackBackward0 : Node {
   }
 };
 
-std::string sizes_list(const Shape& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
 }  // namespace
 
 Tensor stack(const TensorList& tensors, int64_t dim) {
@@ -102,7 +97,7 @@ Tensor stack(const TensorList& tensors, int64_t dim) {
   DType dtype = tensors[0].dtype();
   for (size_t i = 1; i < tensors.size(); ++i) {
     GC_CHECK(tensors[i].shape() == shape, "[stack] stack expects each tensor to be equal size, but got ",
-             sizes_list(shape), " at entry 0 and ", sizes_list(tensors[i].shape()), " at entry ", i);
+             shape_list_str(shape), " at entry 0 and ", shape_list_str(tensors[i].shape()), " at entry ", i);
     dtype = promote_types(dtype, tensors[i].dtype());
   }
   const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()) + 1, "stack");

@@ -28,28 +28,6 @@ Tensor reshape_result(const Tensor& fresh, const Shape& shape, const char* node_
 }
 
 // ---- Checks and the kernel call ---------------------------------------------------------------------
-// PyTorch's C++ type names, as its matmul dtype messages print them.
-const char* c_type_name(DType t) {
-  switch (t) {
-    case DType::Float32: return "float";
-    case DType::Float64: return "double";
-    case DType::Int64: return "long int";
-    case DType::Bool: return "bool";
-  }
-  return "?";
-}
-
-// PyTorch's scalar type names ("Float", "Double", "Long", "Bool").
-const char* scalar_type_name(DType t) {
-  switch (t) {
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
-    case DType::Int64: return "Long";
-    case DType::Bool: return "Bool";
-  }
-  return "?";
-}
-
 void check_supported(DType t, const char* op) {
   GC_CHECK(t != DType::Bool, "[", op, "] \"addmm_impl_cpu_\" not implemented for 'Bool'");
 }
@@ -91,7 +69,7 @@ Tensor mm_impl(const Tensor& a, const Tensor& b, const char* op) {
   GC_CHECK(a.dim() == 2, "[", op, "] self must be a matrix");
   GC_CHECK(b.dim() == 2, "[", op, "] mat2 must be a matrix");
   GC_CHECK(a.dtype() == b.dtype(), "[", op, "] expected m1 and m2 to have the same dtype, but got: ",
-           c_type_name(a.dtype()), " != ", c_type_name(b.dtype()));
+           cpp_type_name(a.dtype()), " != ", cpp_type_name(b.dtype()));
   check_supported(a.dtype(), op);
   GC_CHECK(a.shape()[1] == b.shape()[0], "[", op, "] mat1 and mat2 shapes cannot be multiplied (", mat_str(a), " and ",
            mat_str(b), ")");
@@ -196,20 +174,6 @@ Tensor mv(const Tensor& a, const Tensor& v) { return mv_impl(a, v, "mv"); }
 
 // ---- dot ----------------------------------------------------------------------------------------------
 namespace {
-struct DotBackward0 : Node {
-  SavedTensor self, other;
-  std::string name() const override { return "DotBackward0"; }
-  TensorList apply(TensorList&& g) override {
-    TensorList r(2);
-    if (needs_grad(0)) r[0] = mul(g[0], other.unpack(this));
-    if (needs_grad(1)) r[1] = mul(g[0], self.unpack(this));
-    return r;
-  }
-  void release_saved() override {
-    self.release();
-    other.release();
-  }
-};
 
 Tensor dot_impl(const Tensor& a, const Tensor& b, const char* op) {
   GC_CHECK(a.dim() == 1 && b.dim() == 1, "[", op, "] 1D tensors expected, but got ", a.dim(), "D and ", b.dim(),
@@ -227,11 +191,7 @@ Tensor dot_impl(const Tensor& a, const Tensor& b, const char* op) {
                                                      b.data<scalar_t>(), b.strides()[0]);
     }
   });
-  if (auto node = make_node<DotBackward0>({a, b})) {
-    if (node->needs_grad(1)) node->self = SavedTensor(a, false);
-    if (node->needs_grad(0)) node->other = SavedTensor(b, false);
-    set_history({out}, node);
-  }
+  internal::record_product(out, a, b, "DotBackward0");
   return out;
 }
 }  // namespace

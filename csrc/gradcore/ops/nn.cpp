@@ -9,23 +9,6 @@
 namespace gradcore {
 
 namespace {
-const char* scalar_type_name(DType t) {
-  switch (t) {
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
-    case DType::Int64: return "Long";
-    case DType::Bool: return "Bool";
-  }
-  return "?";
-}
-
-// A shape as PyTorch's C++ messages print it: "[2, 5]".
-std::string list_str(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 // A tensor seen as (outer, size, inner) around one dim.
 struct DimSplit {
   int64_t outer = 1, size = 1, inner = 1;
@@ -176,12 +159,12 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
       expected.push_back(input.shape()[d]);
       S *= input.shape()[d];
     }
-    GC_CHECK(target.shape() == expected, "[nll_loss] Expected target size ", list_str(expected), ", got ",
-             list_str(target.shape()));
+    GC_CHECK(target.shape() == expected, "[nll_loss] Expected target size ", shape_list_str(expected), ", got ",
+             shape_list_str(target.shape()));
   }
   if (weight.defined()) {
     GC_CHECK(weight.dim() == 1 && weight.numel() == C, "[nll_loss] weight tensor should be defined either for all ", C,
-             " classes or no classes but got weight tensor of shape: ", list_str(weight.shape()));
+             " classes or no classes but got weight tensor of shape: ", shape_list_str(weight.shape()));
     GC_CHECK(weight.dtype() == input.dtype(), "[nll_loss] expected scalar type ", scalar_type_name(input.dtype()),
              " but found ", scalar_type_name(weight.dtype()));
   }

@@ -135,9 +135,15 @@ Tensor rsub(const Tensor& a, Scalar b, Scalar alpha) {
 
 // ---- mul -----------------------------------------------------------------------------------------
 namespace {
-struct MulBackward0 : Node {
+}  // namespace
+
+namespace internal {
+namespace {
+struct ProductBackward : Node {
   SavedTensor self, other;
-  std::string name() const override { return "MulBackward0"; }
+  const char* node_name;
+  explicit ProductBackward(const char* n) : node_name(n) {}
+  std::string name() const override { return node_name; }
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
     if (needs_grad(0)) r[0] = mul(g[0], other.unpack(this));
@@ -151,14 +157,19 @@ struct MulBackward0 : Node {
 };
 }  // namespace
 
-Tensor mul(const Tensor& a, const Tensor& b) {
-  DType t = result_type(a, b);
-  Tensor out = binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; });
-  if (auto node = make_node<MulBackward0>({a, b})) {
+void record_product(const Tensor& out, const Tensor& a, const Tensor& b, const char* node_name) {
+  if (auto node = make_node<ProductBackward>({a, b}, node_name)) {
     if (node->needs_grad(0)) node->other = SavedTensor(b, false);
     if (node->needs_grad(1)) node->self = SavedTensor(a, false);
     set_history({out}, node);
   }
+}
+}  // namespace internal
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  DType t = result_type(a, b);
+  Tensor out = binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; });
+  internal::record_product(out, a, b, "MulBackward0");
   return out;
 }
 Tensor mul(const Tensor& a, Scalar b) { return mul(a, wrapped_scalar(b, a)); }

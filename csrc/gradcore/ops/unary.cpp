@@ -55,28 +55,6 @@ Tensor same_dtype_kernel(const Tensor& a, F f) {
   return out;
 }
 
-/// PyTorch's name of a dtype in kernel errors ("not implemented for 'Long'").
-const char* scalar_type_name(DType t) {
-  switch (t) {
-    case DType::Bool: return "Bool";
-    case DType::Int64: return "Long";
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
-  }
-  return "?";
-}
-
-/// PyTorch's C-style dtype name in dtype-mismatch errors ("expected dtype float ...").
-const char* c_type_name(DType t) {
-  switch (t) {
-    case DType::Bool: return "bool";
-    case DType::Int64: return "long int";
-    case DType::Float32: return "float";
-    case DType::Float64: return "double";
-  }
-  return "?";
-}
-
 void check_not_bool(const Tensor& a, const char* op, const char* kernel) {
   GC_CHECK(a.dtype() != DType::Bool, "[", op, "] \"", kernel, "\" not implemented for 'Bool'");
 }
@@ -488,8 +466,8 @@ struct LerpBackward1 : Node {
 
 void check_lerp(const Tensor& a, const Tensor& end, const char* kernel) {
   check_floating(a, "lerp", kernel);
-  GC_CHECK(a.dtype() == end.dtype(), "[lerp] expected dtype ", c_type_name(a.dtype()), " for `end` but got dtype ",
-           c_type_name(end.dtype()));
+  GC_CHECK(a.dtype() == end.dtype(), "[lerp] expected dtype ", cpp_type_name(a.dtype()), " for `end` but got dtype ",
+           cpp_type_name(end.dtype()));
 }
 }  // namespace
 
@@ -506,8 +484,8 @@ Tensor lerp(const Tensor& a, const Tensor& end, Scalar weight) {
 
 Tensor lerp(const Tensor& a, const Tensor& end, const Tensor& weight) {
   check_lerp(a, end, "lerp_kernel_tensor");
-  GC_CHECK(weight.dim() == 0 || weight.dtype() == a.dtype(), "[lerp] expected dtype ", c_type_name(a.dtype()),
-           " for `weight` but got dtype ", c_type_name(weight.dtype()));
+  GC_CHECK(weight.dim() == 0 || weight.dtype() == a.dtype(), "[lerp] expected dtype ", cpp_type_name(a.dtype()),
+           " for `weight` but got dtype ", cpp_type_name(weight.dtype()));
   Shape shape = broadcast_shapes(broadcast_shapes(a.shape(), end.shape(), "lerp"), weight.shape(), "lerp");
   Tensor w = weight.dtype() == a.dtype() ? weight : cast(weight, a.dtype());
   Tensor out = empty(shape, a.dtype());
