@@ -174,7 +174,6 @@ Tensor mv(const Tensor& a, const Tensor& v) { return mv_impl(a, v, "mv"); }
 
 // ---- dot ----------------------------------------------------------------------------------------------
 namespace {
-
 Tensor dot_impl(const Tensor& a, const Tensor& b, const char* op) {
   GC_CHECK(a.dim() == 1 && b.dim() == 1, "[", op, "] 1D tensors expected, but got ", a.dim(), "D and ", b.dim(),
            "D tensors");

@@ -134,8 +134,6 @@ Tensor rsub(const Tensor& a, Scalar b, Scalar alpha) {
 }
 
 // ---- mul -----------------------------------------------------------------------------------------
-namespace {
-}  // namespace
 
 namespace internal {
 namespace {
