@@ -167,6 +167,29 @@ register("kernels", "softmax 1024x1024 dim=-1", lambda lib, a: softmax(lib)(a, d
          inputs=(randn(N, N),), numpy=np_softmax, bytes=2 * F32 * N * N)
 
 
+register("kernels", "max dim=1 1024x1024", lambda lib, a: a.max(dim=1), inputs=(randn(N, N),),
+         numpy=lambda np, a: (a.max(axis=1), a.argmax(axis=1)), bytes=F32 * N * N)
+register("kernels", "var dim=0 1024x1024", lambda lib, a: a.var(dim=0), inputs=(randn(N, N),),
+         numpy=lambda np, a: a.var(axis=0, ddof=1), bytes=F32 * N * N)
+register("kernels", "gather rows x[idx] 1024x1024", lambda lib, a, i: a[i],
+         inputs=(randn(N, N), Input((N,), classes=N)), numpy=lambda np, a, i: a[i], bytes=2 * F32 * N * N)
+register("kernels", "cat 2x 1024x1024 dim=1", lambda lib, a, b: lib.cat([a, b], dim=1),
+         inputs=(randn(N, N), randn(N, N)), numpy=lambda np, a, b: np.concatenate([a, b], axis=1),
+         bytes=4 * F32 * N * N)
+
+
+@workload("kernels", "cross_entropy 128x10 fwd+bwd", inputs=(randn(128, 10, grad=True), Input((128,), classes=10)))
+def cross_entropy_step(lib, logits, target):
+    lib.nn.functional.cross_entropy(logits, target).backward()
+    logits.grad = None
+
+
+@workload("kernels", "softmax 1024x1024 fwd+bwd", inputs=(randn(N, N, grad=True),), bytes=4 * F32 * N * N)
+def softmax_backward(lib, a):
+    (softmax(lib)(a, dim=-1) * a).sum().backward()
+    a.grad = None
+
+
 # --------------------------------------------------------------------------------------------
 # gemm: compute-bound matrix multiply; 2*M*N*K flops.
 

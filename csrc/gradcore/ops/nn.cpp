@@ -26,8 +26,37 @@ DimSplit split_at(const Shape& shape, int64_t dim) {
 // ---- softmax / log_softmax kernel -------------------------------------------------------------------
 // For each (outer, inner) position: m = max over the dim, s = sum exp(x - m) (in double), then
 // softmax = exp(x - m) / s, log_softmax = x - m - log(s). An all -inf row gives NaN, as in PyTorch.
+// The max is exactly representable in T, so x - m is computed exactly as PyTorch does.
+// The common case, softmax over the last (contiguous) dim: one row at a time, in registers.
+template <typename T, bool kLog>
+void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r, x += n, y += n) {
+    T m = -std::numeric_limits<T>::infinity();
+    bool nan = false;
+    for (int64_t i = 0; i < n; ++i) {
+      m = x[i] > m ? x[i] : m;
+      nan |= x[i] != x[i];
+    }
+    if (nan) m = std::numeric_limits<T>::quiet_NaN();
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const T e = std::exp(x[i] - m);
+      sum += static_cast<double>(e);
+      if constexpr (!kLog) y[i] = e;
+    }
+    if constexpr (kLog) {
+      const T shift = static_cast<T>(static_cast<double>(m) + std::log(sum));
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
+    } else {
+      const T scale = static_cast<T>(1.0 / sum);
+      for (int64_t i = 0; i < n; ++i) y[i] *= scale;
+    }
+  }
+}
+
 template <typename T, bool kLog>
 void softmax_kernel(const T* x, T* y, const DimSplit& s) {
+  if (s.inner == 1) return softmax_rows<T, kLog>(x, y, s.outer, s.size);
   std::vector<double> mx(static_cast<size_t>(s.inner)), sum(static_cast<size_t>(s.inner));
   for (int64_t o = 0; o < s.outer; ++o) {
     const T* xo = x + o * s.size * s.inner;
@@ -42,8 +71,9 @@ void softmax_kernel(const T* x, T* y, const DimSplit& s) {
       }
     for (int64_t k = 0; k < s.size; ++k)
       for (int64_t i = 0; i < s.inner; ++i) {
-        const double e = std::exp(static_cast<double>(xo[k * s.inner + i]) - mx[i]);
-        sum[i] += e;
+        // exp in the input's precision (float32 exp is several times cheaper); the sum stays in double.
+        const T e = std::exp(xo[k * s.inner + i] - static_cast<T>(mx[i]));
+        sum[i] += static_cast<double>(e);
         if constexpr (!kLog) yo[k * s.inner + i] = static_cast<T>(e);
       }
     for (int64_t k = 0; k < s.size; ++k)
