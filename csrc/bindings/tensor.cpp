@@ -1,6 +1,7 @@
 // gradcore.Tensor: properties, arithmetic operators and methods.
 #include "bindings/common.h"
 #include "gradcore/grad_mode.h"
+#include "gradcore/ops/internal.h"
 
 namespace gradcore::python {
 
@@ -193,6 +194,17 @@ void bind_tensor(py::module_& m) {
     if (!to_scalar(other, s)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
     return py::cast(pow(s, self));
   });
+  def_binary(cls, "__floordiv__", [](const Tensor& a, const Tensor& b) { return floor_divide(a, b); });
+  def_binary(cls, "__rfloordiv__", [](const Tensor& a, const Tensor& b) { return floor_divide(a, b); }, true);
+  def_binary(cls, "__mod__", [](const Tensor& a, const Tensor& b) { return remainder(a, b); });
+  def_binary(cls, "__rmod__", [](const Tensor& a, const Tensor& b) { return remainder(a, b); }, true);
+  def_binary(cls, "__and__", [](const Tensor& a, const Tensor& b) { return bitwise_and(a, b); });
+  def_binary(cls, "__rand__", [](const Tensor& a, const Tensor& b) { return bitwise_and(a, b); }, true);
+  def_binary(cls, "__or__", [](const Tensor& a, const Tensor& b) { return bitwise_or(a, b); });
+  def_binary(cls, "__ror__", [](const Tensor& a, const Tensor& b) { return bitwise_or(a, b); }, true);
+  def_binary(cls, "__xor__", [](const Tensor& a, const Tensor& b) { return bitwise_xor(a, b); });
+  def_binary(cls, "__rxor__", [](const Tensor& a, const Tensor& b) { return bitwise_xor(a, b); }, true);
+  cls.def("__invert__", [](const Tensor& t) { return bitwise_not(t); });
   cls.def("__neg__", [](const Tensor& t) { return neg(t); });
   cls.def("__pos__", [](const Tensor& t) { return t; });
 
@@ -200,6 +212,16 @@ void bind_tensor(py::module_& m) {
   def_inplace(cls, "__isub__", [](Tensor& a, const Tensor& b) { sub_(a, b); }, true);
   def_inplace(cls, "__imul__", [](Tensor& a, const Tensor& b) { mul_(a, b); }, true);
   def_inplace(cls, "__itruediv__", [](Tensor& a, const Tensor& b) { div_(a, b); }, true);
+  // In-place forms of the integer and logical operators: computed out of place, then written back.
+  auto write_back = [](Tensor& a, const Tensor& r, const char* op) {
+    internal::check_inplace_cast(r.dtype(), a, op);
+    copy_(a, r);
+  };
+  def_inplace(cls, "__ifloordiv__", [=](Tensor& a, const Tensor& b) { write_back(a, floor_divide(a, b), "floor_divide_"); }, true);
+  def_inplace(cls, "__imod__", [=](Tensor& a, const Tensor& b) { write_back(a, remainder(a, b), "remainder_"); }, true);
+  def_inplace(cls, "__iand__", [=](Tensor& a, const Tensor& b) { write_back(a, bitwise_and(a, b), "bitwise_and_"); }, true);
+  def_inplace(cls, "__ior__", [=](Tensor& a, const Tensor& b) { write_back(a, bitwise_or(a, b), "bitwise_or_"); }, true);
+  def_inplace(cls, "__ixor__", [=](Tensor& a, const Tensor& b) { write_back(a, bitwise_xor(a, b), "bitwise_xor_"); }, true);
   def_inplace(cls, "mul_", [](Tensor& a, const Tensor& b) { mul_(a, b); }, false);
   def_inplace(cls, "div_", [](Tensor& a, const Tensor& b) { div_(a, b); }, false);
 
@@ -224,7 +246,21 @@ void bind_tensor(py::module_& m) {
       .def("sub_", [=](Tensor a, py::handle b, py::handle alpha) { return sub_(a, operand(b, a, "sub_"), scalar_arg(alpha, "alpha")); },
            py::arg("other"), py::kw_only(), py::arg("alpha") = 1)
       .def("mul", [=](const Tensor& a, py::handle b) { return mul(a, operand(b, a, "mul")); })
-      .def("div", [=](const Tensor& a, py::handle b) { return div(a, operand(b, a, "div")); })
+      .def("div", [=](const Tensor& a, py::handle b, std::optional<std::string> rounding_mode) {
+        Tensor o = operand(b, a, "div");
+        return rounding_mode ? div(a, o, *rounding_mode) : div(a, o);
+      }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none())
+      .def("floor_divide", [=](const Tensor& a, py::handle b) { return floor_divide(a, operand(b, a, "floor_divide")); })
+      .def("remainder", [=](const Tensor& a, py::handle b) { return remainder(a, operand(b, a, "remainder")); })
+      .def("fmod", [=](const Tensor& a, py::handle b) { return fmod(a, operand(b, a, "fmod")); })
+      .def("bitwise_not", [](const Tensor& a) { return bitwise_not(a); })
+      .def("bitwise_and", [=](const Tensor& a, py::handle b) { return bitwise_and(a, operand(b, a, "bitwise_and")); })
+      .def("bitwise_or", [=](const Tensor& a, py::handle b) { return bitwise_or(a, operand(b, a, "bitwise_or")); })
+      .def("bitwise_xor", [=](const Tensor& a, py::handle b) { return bitwise_xor(a, operand(b, a, "bitwise_xor")); })
+      .def("logical_not", [](const Tensor& a) { return logical_not(a); })
+      .def("logical_and", [=](const Tensor& a, py::handle b) { return logical_and(a, operand(b, a, "logical_and")); })
+      .def("logical_or", [=](const Tensor& a, py::handle b) { return logical_or(a, operand(b, a, "logical_or")); })
+      .def("logical_xor", [=](const Tensor& a, py::handle b) { return logical_xor(a, operand(b, a, "logical_xor")); })
       .def("pow", [=](const Tensor& a, py::handle b) {
         Scalar s;
         return to_scalar(b, s) ? pow(a, s) : pow(a, operand(b, a, "pow"));

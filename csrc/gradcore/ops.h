@@ -213,6 +213,27 @@ Tensor& clamp_(Tensor& self, const Tensor& min, const Tensor& max);
 Tensor& lerp_(Tensor& self, const Tensor& end, Scalar weight);
 Tensor& lerp_(Tensor& self, const Tensor& end, const Tensor& weight);
 
+// ---- Integer and logical ops ----------------------------------------------------------------------
+/// Division rounded with rounding_mode "trunc" or "floor" (DivBackward2: zero gradient).
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode);
+/// Python's a // b: floor of the quotient, in the promoted dtype (not differentiable).
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+/// Python's a % b: the remainder takes the sign of the divisor.
+Tensor remainder(const Tensor& a, const Tensor& b);
+/// C's fmod: the remainder takes the sign of the dividend.
+Tensor fmod(const Tensor& a, const Tensor& b);
+/// ~a for bool (logical) and int64 (bitwise) tensors.
+Tensor bitwise_not(const Tensor& a);
+/// a & b, a | b, a ^ b for bool and int64 tensors.
+Tensor bitwise_and(const Tensor& a, const Tensor& b);
+Tensor bitwise_or(const Tensor& a, const Tensor& b);
+Tensor bitwise_xor(const Tensor& a, const Tensor& b);
+/// Logical ops on any dtype (nonzero = true), bool results.
+Tensor logical_not(const Tensor& a);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+
 // ---- More reductions ------------------------------------------------------------------------------
 /// Product of all elements (0-dim); integer and bool inputs multiply in int64.
 Tensor prod(const Tensor& a);

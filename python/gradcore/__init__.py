@@ -102,6 +102,8 @@ def _function(name):
 
 for _name in ("add", "sub", "mul", "div", "neg", "reciprocal", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
               "lt", "le", "gt", "ge", "all", "any", "clone", "detach", "reshape", "numel",
+              "floor_divide", "remainder", "fmod", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+              "logical_not", "logical_and", "logical_or", "logical_xor",
               "transpose", "swapaxes", "swapdims", "permute", "t", "unsqueeze", "squeeze", "narrow", "flatten",
               "unflatten", "split", "chunk", "unbind", "as_strided",
               # more reductions

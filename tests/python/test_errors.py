@@ -746,6 +746,23 @@ CASES = [
          "padding length 6 and input of dimension 2"),
     Case("pad_negative_size", lambda lib: lib.nn.functional.pad(lib.ones(2, 3), (-2, -2)), RuntimeError,
          r"\[pad\] The input size 3, plus negative padding -2 and -2 resulted in a negative output size"),
+    # ---- integer and logical ops ----
+    Case("invert_float", lambda lib: ~lib.ones(2), TypeError,
+         r"~ \(operator.invert\) is only implemented on integer and Boolean-type tensors",
+         r"only implemented on integer and Boolean-type tensors"),
+    Case("bitwise_and_float", lambda lib: lib.ones(2) & lib.ones(2), RuntimeError,
+         "\"bitwise_and_cpu\" not implemented for 'Float'", "\"bitwise_and_cpu\" not implemented for 'Float'",
+         torch_exc=NotImplementedError),
+    Case("int_floordiv_zero", lambda lib: lib.tensor([1, 2]) // 0, RuntimeError, "ZeroDivisionError", "ZeroDivisionError"),
+    Case("int_mod_zero_tensor", lambda lib: lib.tensor([1, 2]) % lib.tensor([1, 0]), RuntimeError, "ZeroDivisionError",
+         "ZeroDivisionError"),
+    Case("div_rounding_mode", lambda lib: lib.ones(2).div(2, rounding_mode="round"), RuntimeError,
+         "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found 'round'",
+         "expected rounding_mode to be one of None, 'trunc', or 'floor' but found 'round'"),
+    Case("mod_broadcast", lambda lib: lib.ones(2, 3) % lib.ones(4), RuntimeError, BROADCAST_SHAPES, BROADCAST_COMMON),
+    Case("imod_float_into_int", lambda lib: lib.tensor([1, 2]).__imod__(lib.tensor([1.5, 2.0])), RuntimeError,
+         "result type Float can't be cast to the desired output type Long",
+         "result type Float can't be cast to the desired output type Long"),
 ]
 
 

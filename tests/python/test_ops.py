@@ -881,6 +881,37 @@ def test_second_derivative_vs_torch(name, fn, rng):
 
 
 
+# Integer and logical ops ------------------------------------------------------------------------------
+
+op("floordiv", lambda lib, x, y: x // y, binary("real", "nonzero"), grad=False)
+op("floordiv_number", lambda lib, x: (x // 0.7) + (2.5 // x), unary("nonzero"), grad=False)
+op("floordiv_int", lambda lib, x, y: x // y, [S(T("int64", 3, 4), T("int64", 4, domain="nzint")),
+                                               S(T("int64", 5, layout="step"), T("int64", domain="nzint"))], grad=False)
+op("mod", lambda lib, x, y: x % y, binary("real", "nonzero"))
+op("mod_number", lambda lib, x: x % 0.7, unary("nonzero"))
+op("number_mod_tensor", lambda lib, x: 3 % x, unary("nonzero"), grad=False)  # torch has no derivative here
+op("mod_int", lambda lib, x, y: (x % y, -7 % y, x % -3)[0] + (-7 % y) + (x % -3),
+   [S(T("int64", 3, 4), T("int64", 4, domain="nzint"))], grad=False)
+op("fmod", lambda lib, x, y: lib.fmod(x, y), binary("real", "nonzero"))
+op("fmod_int", lambda lib, x, y: x.fmod(y), [S(T("int64", 3, 4), T("int64", 4, domain="nzint"))], grad=False)
+op("remainder_method", lambda lib, x, y: x.remainder(y), binary("real", "nonzero", pairs=BINARY[:4]))
+op("div_rounding", lambda lib, x, y: x.div(y, rounding_mode="floor") + lib.div(x, y, rounding_mode="trunc"),
+   binary("real", "nonzero", pairs=BINARY[:4]))
+op("div_rounding_int", lambda lib, x, y: x.div(y, rounding_mode="trunc") * 10 + x.div(y, rounding_mode="floor"),
+   [S(T("int64", 3, 4), T("int64", 4, domain="nzint"))], grad=False)
+op("invert_bool", lambda lib, x: ~x, [S(T("bool", 3, 4)), S(T("bool", 4, layout="select")), S(T("bool"))], grad=False)
+op("invert_int", lambda lib, x: ~x, [S(T("int64", 3, 4))], grad=False)
+for _name, _f in (("and", lambda a, b: a & b), ("or", lambda a, b: a | b), ("xor", lambda a, b: a ^ b)):
+    op("bitwise_" + _name, lambda lib, x, y, f=_f: f(x, y),
+       [S(T("bool", 3, 4), T("bool", 4)), S(T("int64", 3, 4), T("int64", 3, 4)), S(T("int64", 3), T("bool", 2, 3))],
+       grad=False)
+    op("bitwise_" + _name + "_number", lambda lib, x, f=_f: f(x, 3) + f(5, x), [S(T("int64", 3, 4))], grad=False)
+op("logical_ops", lambda lib, x, y: lib.stack([lib.logical_and(x, y), lib.logical_or(x, y), lib.logical_xor(x, y),
+                                                 lib.logical_not(x).expand_as(lib.logical_and(x, y))]),
+   [S(T("float32", 3, 4, domain="int"), T("int64", 4)), S(T("bool", 3), T("float64", 3, domain="int"))], grad=False)
+op("mask_combination", lambda lib, x: x.masked_fill(~((x > 0) & (x < 1)) | (x == 0), 0.0), unary())
+
+
 # More reductions --------------------------------------------------------------------------------------
 
 RED_S = [S(a) for a in RED]  # RED = [3x4, 2x3x4, 5, 0x3, 3x4 select, 3x4 expand]
@@ -1861,6 +1892,10 @@ GRAD_FN = [
     ("clamp_", lambda lib, x, y: (x * 1).clamp_(0.6, 1.5)),
     ("abs_", lambda lib, x, y: (x * 1).abs_()),
 
+    ("x%y", lambda lib, x, y: x % y),
+    ("x%2", lambda lib, x, y: x % 2),
+    ("fmod", lambda lib, x, y: lib.fmod(x, y)),
+    ("div(rounding_mode)", lambda lib, x, y: x.div(y, rounding_mode="floor")),
     # more reductions
     ("prod()", lambda lib, x, y: x.prod()),
     ("prod(dim)", lambda lib, x, y: x.prod(1)),
