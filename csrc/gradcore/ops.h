@@ -233,6 +233,10 @@ Tensor logical_not(const Tensor& a);
 Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor logical_xor(const Tensor& a, const Tensor& b);
+/// Elementwise NaN / infinity / finiteness tests (integers are always finite), bool results.
+Tensor isnan(const Tensor& a);
+Tensor isinf(const Tensor& a);
+Tensor isfinite(const Tensor& a);
 
 // ---- More reductions ------------------------------------------------------------------------------
 /// Product of all elements (0-dim); integer and bool inputs multiply in int64.

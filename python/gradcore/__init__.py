@@ -83,6 +83,31 @@ def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None
     return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype, requires_grad=requires_grad)
 
 
+def eye(n, m=None, *, dtype=None, requires_grad=False, device=None):
+    """A 2-D tensor with ones on the diagonal and zeros elsewhere."""
+    m = n if m is None else m
+    out = zeros(n, m, dtype=dtype if dtype is not None else float32)
+    k = n if n < m else m
+    if k:
+        out.view(-1)[:: m + 1][:k] = 1
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None):
+    """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    dt = dtype if dtype is not None else float32
+    if steps == 1:
+        out = full((1,), start, dtype=dt)
+    else:
+        step = (end - start) / (steps - 1)
+        idx = arange(steps, dtype=float64)
+        # Like PyTorch, the second half counts back from `end` so both ends are exact.
+        out = where(idx < steps // 2, start + step * idx, end - step * (steps - 1 - idx)).to(dt)
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
 def is_tensor(obj):
     """Whether ``obj`` is a gradcore Tensor."""
     return isinstance(obj, Tensor)
@@ -103,7 +128,8 @@ def _function(name):
 for _name in ("add", "sub", "mul", "div", "neg", "reciprocal", "exp", "log", "sqrt", "sum", "mean", "norm", "eq", "ne",
               "lt", "le", "gt", "ge", "all", "any", "clone", "detach", "reshape", "numel",
               "floor_divide", "remainder", "fmod", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-              "logical_not", "logical_and", "logical_or", "logical_xor",
+              "logical_not", "logical_and", "logical_or", "logical_xor", "isnan", "isinf", "isfinite", "square",
+              "nonzero",
               "transpose", "swapaxes", "swapdims", "permute", "t", "unsqueeze", "squeeze", "narrow", "flatten",
               "unflatten", "split", "chunk", "unbind", "as_strided",
               # more reductions

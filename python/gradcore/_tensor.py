@@ -39,6 +39,32 @@ def _array(self, dtype=None, copy=None):
     return a.astype(dtype, copy=False) if dtype is not None else a
 
 
+def _new_factory(factory):
+    def new(self, *size, dtype=None, requires_grad=False, device=None):
+        out = factory(*size, dtype=dtype if dtype is not None else self.dtype)
+        return out.requires_grad_(True) if requires_grad else out
+
+    new.__name__ = "new_" + factory.__name__
+    new.__doc__ = f"``{factory.__name__}`` with this tensor's dtype (unless ``dtype`` is given)."
+    return new
+
+
+def _new_full(self, size, fill_value, *, dtype=None, requires_grad=False, device=None):
+    out = _C.full(size, fill_value, dtype=dtype if dtype is not None else self.dtype)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def _new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+    from . import tensor
+
+    return tensor(data, dtype=dtype if dtype is not None else self.dtype, requires_grad=requires_grad)
+
+
+Tensor.new_zeros = _new_factory(_C.zeros)
+Tensor.new_ones = _new_factory(_C.ones)
+Tensor.new_empty = _new_factory(_C.empty)
+Tensor.new_full = _new_full
+Tensor.new_tensor = _new_tensor
 Tensor.__repr__ = _repr
 Tensor.__str__ = _repr
 Tensor.__format__ = _format

@@ -243,6 +243,16 @@ def no_grad_operand(samples, index=1):
 
 NOARGS = [S()]
 creation = [
+    ("eye", lambda lib: lib.eye(3)),
+    ("eye_rect_f64", lambda lib: lib.eye(2, 4, dtype=lib.float64)),
+    ("eye_empty", lambda lib: lib.eye(0, 3)),
+    ("linspace", lambda lib: lib.linspace(-1, 2, 7)),
+    ("linspace_f64_long", lambda lib: lib.linspace(0.1, 1e3, 1001, dtype=lib.float64)),
+    ("linspace_one_zero", lambda lib: lib.cat([lib.linspace(3, 5, 1), lib.linspace(0, 1, 0)])),
+    ("new_zeros", lambda lib: lib.ones(2, dtype=lib.float64).new_zeros(2, 3)),
+    ("new_ones_tuple", lambda lib: lib.tensor([1, 2]).new_ones((2,))),
+    ("new_full", lambda lib: lib.ones(2).new_full((2, 2), 7)),
+    ("new_tensor", lambda lib: lib.ones(2, dtype=lib.float64).new_tensor([1, 2])),
     ("tensor_nested_float", lambda lib: lib.tensor([[1.5, 2], [3, 4]])),
     ("tensor_nested_int", lambda lib: lib.tensor([[1, 2], [3, 4]])),
     ("tensor_bool", lambda lib: lib.tensor([True, False, True])),
@@ -909,6 +919,16 @@ for _name, _f in (("and", lambda a, b: a & b), ("or", lambda a, b: a | b), ("xor
 op("logical_ops", lambda lib, x, y: lib.stack([lib.logical_and(x, y), lib.logical_or(x, y), lib.logical_xor(x, y),
                                                  lib.logical_not(x).expand_as(lib.logical_and(x, y))]),
    [S(T("float32", 3, 4, domain="int"), T("int64", 4)), S(T("bool", 3), T("float64", 3, domain="int"))], grad=False)
+def _with_specials(lib, x):
+    """x with a NaN, +inf and -inf written in (differentiable ops only)."""
+    specials = lib.tensor([float("nan"), float("inf"), -float("inf")], dtype=x.dtype)
+    return lib.cat([x.flatten(), specials])
+
+
+op("isnan_isinf_isfinite", lambda lib, x: lib.stack([lib.isnan(_with_specials(lib, x)), _with_specials(lib, x).isinf(),
+                                                      lib.isfinite(_with_specials(lib, x))]), unary(), grad=False)
+op("isfinite_int", lambda lib, x: x.isfinite() & ~lib.isnan(x), [S(T("int64", 3))], grad=False)
+op("square", lambda lib, x: x.square() + lib.square(x), unary())
 op("mask_combination", lambda lib, x: x.masked_fill(~((x > 0) & (x < 1)) | (x == 0), 0.0), unary())
 
 

@@ -183,4 +183,23 @@ GC_LOGICAL(logical_or, p || q)
 GC_LOGICAL(logical_xor, p != q)
 #undef GC_LOGICAL
 
+// ---- predicates ------------------------------------------------------------------------------------
+namespace {
+template <typename Pred>
+Tensor classify(const Tensor& a, Pred pred) {
+  Tensor out = empty(a.shape(), DType::Bool);
+  GC_DISPATCH_ALL(a.dtype(), [&] {
+    kernels::unary_loop<bool, scalar_t>(out, a, [&](scalar_t x) {
+      if constexpr (std::is_floating_point_v<scalar_t>) return pred(x);
+      else return pred(0.0);  // integers are always finite
+    });
+  });
+  return out;
+}
+}  // namespace
+
+Tensor isnan(const Tensor& a) { return classify(a, [](auto x) { return std::isnan(x); }); }
+Tensor isinf(const Tensor& a) { return classify(a, [](auto x) { return std::isinf(x); }); }
+Tensor isfinite(const Tensor& a) { return classify(a, [](auto x) { return std::isfinite(x); }); }
+
 }  // namespace gradcore
