@@ -45,6 +45,7 @@ inline TensorClass tensor_class(py::module_& m) { return py::reinterpret_borrow<
 // Each op family binds its functions (module level) and its Tensor methods; bind_tensor runs first.
 void bind_tensor(py::module_& m);
 void bind_autograd(py::module_& m);
+void bind_function(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_interop(py::module_& m);
 void bind_views(py::module_& m);

@@ -151,6 +151,7 @@ PYBIND11_MODULE(_C, m) {
 
   bind_tensor(m);
   bind_autograd(m);
+  bind_function(m);
   bind_creation(m);
   bind_interop(m);
   bind_views(m);

@@ -11,6 +11,13 @@ struct GradMode {
   static void set_enabled(bool enabled);
 };
 
+/// Thread-local inference mode: grad mode off, and tensors made inside are "inference tensors" that
+/// autograd refuses to save or see modified in place later (torch.inference_mode).
+struct InferenceMode {
+  static bool is_enabled();
+  static void set_enabled(bool enabled);
+};
+
 /// Sets grad mode for a scope and restores the previous mode on exit (no_grad / enable_grad).
 class GradModeGuard {
  public:

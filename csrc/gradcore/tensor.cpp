@@ -1,5 +1,6 @@
 #include "gradcore/tensor.h"
 
+#include "gradcore/grad_mode.h"
 #include "gradcore/ops/internal.h"
 
 #include <limits>
@@ -92,13 +93,16 @@ Tensor empty(const Shape& shape, DType dtype) {
   GC_CHECK_T(OutOfMemory, !__builtin_mul_overflow(static_cast<size_t>(n), itemsize(dtype), &bytes),
              "[alloc] shape ", shape_str(shape), " is too large");
   auto storage = Storage::allocate(bytes);
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), dtype, shape,
-                                             contiguous_strides(shape), 0));
+  auto impl = std::make_shared<TensorImpl>(std::move(storage), dtype, shape, contiguous_strides(shape), 0);
+  impl->is_inference = InferenceMode::is_enabled();
+  return Tensor(std::move(impl));
 }
 
 Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(base.storage(), base.dtype(), std::move(sizes),
-                                             std::move(strides), offset, base.impl()->version));
+  auto impl = std::make_shared<TensorImpl>(base.storage(), base.dtype(), std::move(sizes), std::move(strides), offset,
+                                           base.impl()->version);
+  impl->is_inference = base.impl()->is_inference;
+  return Tensor(std::move(impl));
 }
 
 const Shape& Tensor::shape() const { return impl_->sizes; }
@@ -134,6 +138,8 @@ void Tensor::set_requires_grad(bool value) {
   }
   GC_CHECK(!value || is_floating(dtype()),
            "only Tensors of floating point dtype can require gradients");
+  GC_CHECK(!value || !impl_->is_inference || InferenceMode::is_enabled(),
+           "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
   impl_->requires_grad = value;
 }
 

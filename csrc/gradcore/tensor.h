@@ -21,6 +21,7 @@ namespace gradcore {
 
 class Node;
 class TensorImpl;
+struct LeafHooks;
 
 /// Sizes or strides of a tensor, outermost dimension first. Strides are counted in elements.
 using Shape = std::vector<int64_t>;
@@ -132,6 +133,8 @@ class TensorImpl {
   bool view_multi_output = false;
   /// Set on views made with grad mode off: autograd does not track in-place writes through them.
   bool view_no_grad = false;
+  /// Made in inference mode (or a view of such a tensor): never saved for backward.
+  bool is_inference = false;
 
   // Autograd metadata. A leaf "requires grad" by its flag; a non-leaf by having a grad_fn.
   bool requires_grad = false;
@@ -140,6 +143,8 @@ class TensorImpl {
   std::shared_ptr<Node> grad_fn;
   std::weak_ptr<Node> grad_accumulator;
   std::shared_ptr<TensorImpl> grad;
+  /// Gradient and post-accumulate hooks of a leaf (null when none were registered).
+  std::shared_ptr<LeafHooks> leaf_hooks;
 
   /// Recomputes `numel` and `contiguous` after sizes or strides change.
   void refresh_geometry();

@@ -26,7 +26,7 @@ from ._C import (
     is_grad_enabled,
 )
 from ._tensor_str import set_printoptions, get_printoptions
-from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled
+from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode, is_inference_mode_enabled
 from . import autograd
 from . import _tensor  # noqa: F401  (adds the Python-level Tensor methods)
 from . import return_types

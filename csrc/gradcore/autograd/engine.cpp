@@ -1,6 +1,7 @@
 #include "gradcore/autograd/engine.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "gradcore/grad_mode.h"
 #include "gradcore/ops.h"
@@ -105,8 +106,115 @@ Tensor seed_gradient(const Tensor& root, const Tensor& given, size_t i) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> anomaly_enabled{false};
+std::atomic<bool> anomaly_check_nan{true};
+std::atomic<bool> anomaly_reported{false};
+
+// Tensor hooks of the gradients a node receives: a leaf's own hooks for AccumulateGrad, else the
+// hooks registered on the node per forward output.
+void run_tensor_hooks(Node* fn, TensorList& grads) {
+  if (auto* acc = dynamic_cast<AccumulateGrad*>(fn)) {
+    if (acc->variable().impl()->leaf_hooks && grads[0].defined()) grads[0] = run_leaf_hooks(acc->variable(), grads[0]);
+    return;
+  }
+  NodeHooks* hooks = fn->hooks();
+  if (!hooks || hooks->tensor.empty()) return;
+  auto list = hooks->tensor;  // a hook may remove itself
+  for (auto& [id, entry] : list) {
+    Tensor& g = grads[entry.first];
+    if (!g.defined()) continue;
+    Tensor r = entry.second(g);
+    if (r.defined()) g = std::move(r);
+  }
+}
+
+void run_pre_hooks(Node* fn, TensorList& grads) {
+  NodeHooks* hooks = fn->hooks();
+  if (!hooks || hooks->pre.empty()) return;
+  auto list = hooks->pre;
+  for (auto& [id, hook] : list) {
+    TensorList r = hook(grads);
+    if (!r.empty()) {
+      GC_CHECK(r.size() == grads.size(), "hook 'prehook' has returned an incorrect number of values (got ", r.size(),
+               ", but expected ", grads.size(), ")");
+      grads = std::move(r);
+    }
+  }
+}
+
+void run_post_hooks(Node* fn, TensorList& outputs, const TensorList& grads) {
+  NodeHooks* hooks = fn->hooks();
+  if (!hooks || hooks->post.empty()) return;
+  auto list = hooks->post;
+  for (auto& [id, hook] : list) {
+    TensorList r = hook(outputs, grads);
+    if (!r.empty()) {
+      GC_CHECK(r.size() == outputs.size(), "hook 'hook' has returned an incorrect number of values (got ", r.size(),
+               ", but expected ", outputs.size(), ")");
+      outputs = std::move(r);
+    }
+  }
+}
+
+void check_anomaly(const Node& fn, const TensorList& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& o = outputs[i];
+    if (!o.defined() || !is_floating(o.dtype())) continue;
+    if (any(isnan(o)).item() != 0) {
+      std::string msg = detail::cat("Function '", fn.name(), "' returned nan values in its ", i, "th output.");
+      if (!fn.creation_trace().empty())
+        msg += "\nTraceback of forward call that caused the error:\n" + fn.creation_trace();
+      throw Error(msg);
+    }
+  }
+}
+
+// Marks the nodes from which a captured edge can be reached (post-order, iterative): only those
+// have to run when gradients are wanted for specific inputs.
+std::vector<char> nodes_leading_to(const std::vector<NodeTask>& tasks, const NodeIndex& index,
+                                   const std::vector<int64_t>& targets, const std::vector<uint32_t>& roots) {
+  std::vector<char> needed(tasks.size(), 0), state(tasks.size(), 0);  // state: 0 new, 1 open, 2 done
+  for (int64_t t : targets)
+    if (t >= 0) needed[t] = 1;
+  std::vector<std::pair<uint32_t, size_t>> stack;
+  for (uint32_t r : roots)
+    if (!state[r]) stack.push_back({r, 0}), state[r] = 1;
+  while (!stack.empty()) {
+    auto& [idx, next] = stack.back();
+    const auto& edges = tasks[idx].fn->next_edges();
+    if (next < edges.size()) {
+      const Edge& e = edges[next++];
+      if (!e.valid()) continue;
+      uint32_t child = static_cast<uint32_t>(index.find(e.fn.get()));
+      if (state[child] == 0) {
+        state[child] = 1;
+        stack.push_back({child, 0});
+      }
+      continue;
+    }
+    for (const Edge& e : edges)
+      if (e.valid() && needed[index.find(e.fn.get())]) needed[idx] = 1;
+    state[idx] = 2;
+    stack.pop_back();
+  }
+  return needed;
+}
+}  // namespace
+
+bool AnomalyMode::is_enabled() { return anomaly_enabled.load(std::memory_order_relaxed); }
+bool AnomalyMode::check_nan() { return anomaly_check_nan.load(std::memory_order_relaxed); }
+bool AnomalyMode::claim_first_report() { return !anomaly_reported.exchange(true); }
+void AnomalyMode::set_enabled(bool enabled, bool check_nan) {
+  if (enabled && !anomaly_enabled.load()) anomaly_reported.store(false);
+  anomaly_enabled.store(enabled);
+  anomaly_check_nan.store(check_nan);
+}
+std::function<std::string()> AnomalyMode::capture_trace;
+std::function<void(const std::string&)> AnomalyMode::warn;
+
 TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, bool keep_graph,
-                        bool create_graph, const TensorList& inputs, bool allow_unused) {
+                        bool create_graph, const TensorList& inputs, bool allow_unused, bool accumulate_inputs) {
   GC_CHECK(roots.size() == grad_roots.size(), "grad requires one gradient per output: got ",
            grad_roots.size(), " gradients for ", roots.size(), " outputs");
   std::vector<Edge> root_edges;
@@ -163,23 +271,45 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
       ready.push_back(idx);
   }
 
+  std::vector<char> needed;
+  if (capture) {
+    std::vector<uint32_t> root_tasks;
+    for (const Edge& e : root_edges) root_tasks.push_back(static_cast<uint32_t>(index.find(e.fn.get())));
+    needed = nodes_leading_to(tasks, index, capture_task, root_tasks);
+  }
+  const bool anomaly = AnomalyMode::is_enabled() && AnomalyMode::check_nan();
+
   GradModeGuard grad_mode(create_graph);
   while (!ready.empty()) {
     uint32_t idx = ready.back();
     ready.pop_back();
     Node* fn = tasks[idx].fn;
     TensorList grads = std::move(tasks[idx].buffer);
-
-    if (capture) {
-      for (size_t c = 0; c < capture_edges.size(); ++c)
-        if (capture_task[c] == idx) captured[c] = grads[capture_edges[c].input_nr];
-      if (dynamic_cast<AccumulateGrad*>(fn)) continue;  // autograd.grad leaves .grad untouched
-    }
-    fn->store_retained_grads(grads);
     TensorList outputs;
-    bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
-    if (any_grad) outputs = fn->apply(std::move(grads));
-    if (!keep_graph) fn->release_saved();
+    const bool run = !capture || needed[idx];
+
+    if (run) {
+      run_tensor_hooks(fn, grads);
+      bool is_target = false;
+      for (size_t c = 0; c < capture_edges.size(); ++c)
+        if (capture_task[c] == idx) {
+          captured[c] = grads[capture_edges[c].input_nr];
+          is_target = true;
+        }
+      // autograd.grad leaves .grad untouched; backward(inputs=) accumulates only into the inputs.
+      const bool skip_leaf = capture && dynamic_cast<AccumulateGrad*>(fn) && !(accumulate_inputs && is_target);
+      if (!skip_leaf) {
+        run_pre_hooks(fn, grads);
+        fn->store_retained_grads(grads);
+        bool any_grad = std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
+        const bool post_hooks = fn->hooks() && !fn->hooks()->post.empty();
+        TensorList received = post_hooks ? grads : TensorList();
+        if (any_grad) outputs = fn->apply(std::move(grads));
+        if (post_hooks) run_post_hooks(fn, outputs, received);
+        if (anomaly) check_anomaly(*fn, outputs);
+      }
+      if (!keep_graph) fn->release_saved();
+    }
 
     const std::vector<Edge>& edges = fn->next_edges();
     for (size_t i = 0; i < edges.size(); ++i) {
@@ -192,6 +322,15 @@ TensorList run_backward(const TensorList& roots, const TensorList& grad_roots, b
       }
       if (--t.dependencies == 0) ready.push_back(next);
     }
+  }
+
+  if (accumulate_inputs) {
+    // Leaves were accumulated by their AccumulateGrad above; non-leaf inputs get .grad here.
+    // (A non-leaf that retains its grad already got it when its node ran.)
+    for (size_t c = 0; c < captured.size(); ++c)
+      if (!inputs[c].is_leaf() && !inputs[c].retains_grad() && captured[c].defined())
+        accumulate_into(inputs[c].impl()->grad, captured[c]);
+    return {};
   }
 
   if (capture && !allow_unused)

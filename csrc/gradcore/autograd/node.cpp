@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "gradcore/autograd/engine.h"
 #include "gradcore/grad_mode.h"
 #include "gradcore/ops.h"
 
@@ -9,6 +10,57 @@ namespace gradcore {
 
 namespace {
 std::atomic<uint64_t> next_sequence_nr{0};
+std::atomic<uint64_t> hook_counter{0};
+}  // namespace
+
+uint64_t next_hook_id() { return hook_counter.fetch_add(1, std::memory_order_relaxed) + 1; }
+
+uint64_t Node::add_tensor_hook(uint32_t output_nr, TensorHook hook) {
+  if (!hooks_) hooks_ = std::make_unique<NodeHooks>();
+  uint64_t id = next_hook_id();
+  hooks_->tensor.push_back({id, {output_nr, std::move(hook)}});
+  return id;
+}
+
+uint64_t Node::add_pre_hook(NodePreHook hook) {
+  if (!hooks_) hooks_ = std::make_unique<NodeHooks>();
+  uint64_t id = next_hook_id();
+  hooks_->pre.emplace_back(id, std::move(hook));
+  return id;
+}
+
+uint64_t Node::add_post_hook(NodePostHook hook) {
+  if (!hooks_) hooks_ = std::make_unique<NodeHooks>();
+  uint64_t id = next_hook_id();
+  hooks_->post.emplace_back(id, std::move(hook));
+  return id;
+}
+
+namespace {
+template <typename V>
+bool erase_id(V& v, uint64_t id) {
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it->first == id) {
+      v.erase(it);
+      return true;
+    }
+  return false;
+}
+}  // namespace
+
+bool Node::remove_hook(uint64_t id) {
+  return hooks_ && (erase_id(hooks_->tensor, id) || erase_id(hooks_->pre, id) || erase_id(hooks_->post, id));
+}
+
+Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad) {
+  std::shared_ptr<LeafHooks> hooks = leaf.impl()->leaf_hooks;  // a hook may remove itself: iterate a copy
+  if (!hooks || hooks->grad.empty()) return grad;
+  auto list = hooks->grad;
+  for (auto& [id, hook] : list) {
+    Tensor r = hook(grad);
+    if (r.defined()) grad = std::move(r);
+  }
+  return grad;
 }
 
 Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
@@ -79,7 +131,15 @@ void accumulate_into(std::shared_ptr<TensorImpl>& slot, const Tensor& g) {
 }
 
 TensorList AccumulateGrad::apply(TensorList&& grads) {
-  if (grads[0].defined()) accumulate_into(leaf_.impl()->grad, grads[0]);
+  if (!grads[0].defined()) return {};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    accumulate_into(leaf_.impl()->grad, grads[0]);
+  }
+  if (std::shared_ptr<LeafHooks> hooks = leaf_.impl()->leaf_hooks) {
+    auto list = hooks->post_accumulate;
+    for (auto& [id, hook] : list) hook(leaf_);
+  }
   return {};
 }
 
@@ -99,6 +159,10 @@ void Node::store_retained_grads(const TensorList& grads) {
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output)
     : saved_version_(t.version()), output_nr_(t.output_nr()), is_output_(is_output) {
+  GC_CHECK(!t.impl()->is_inference || InferenceMode::is_enabled(),
+           "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode in "
+           "computation tracked by autograd. To work around this, you can make a clone to get a normal tensor and use "
+           "it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.");
   if (is_output) {
     // Keep the data and autograd flags but not grad_fn: the node would otherwise own itself.
     auto copy = std::make_shared<TensorImpl>(*t.impl());
@@ -174,6 +238,24 @@ Edge gradient_edge(const Tensor& t) {
   return {std::move(acc), 0};
 }
 
+namespace {
+// Anomaly mode: remember where the node was made, and report the first forward op whose output holds
+// NaN or inf (the usual origin of a NaN gradient), once per anomaly-mode session.
+void record_anomaly(const TensorList& outputs, Node& node) {
+  if (!AnomalyMode::capture_trace) return;
+  node.set_creation_trace(AnomalyMode::capture_trace());
+  if (!AnomalyMode::check_nan() || !AnomalyMode::warn) return;
+  for (const Tensor& t : outputs) {
+    if (!is_floating(t.dtype()) || t.numel() == 0) continue;
+    if (all(isfinite(t)).item() != 0) continue;
+    if (AnomalyMode::claim_first_report())
+      AnomalyMode::warn(detail::cat("Anomaly detection: ", node.name(), " is the first recorded op whose forward "
+                                    "output holds nan or inf values. It was called from:\n", node.creation_trace()));
+    return;
+  }
+}
+}  // namespace
+
 void set_history(const TensorList& outputs, const std::shared_ptr<Node>& node) {
   node->set_num_inputs(static_cast<uint32_t>(outputs.size()));
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -181,6 +263,7 @@ void set_history(const TensorList& outputs, const std::shared_ptr<Node>& node) {
     impl->grad_fn = node;
     impl->output_nr = static_cast<uint32_t>(i);
   }
+  if (AnomalyMode::is_enabled()) record_anomaly(outputs, *node);
 }
 
 }  // namespace gradcore

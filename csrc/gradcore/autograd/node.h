@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,30 @@ struct InputMeta {
   Shape shape;
   DType dtype = DType::Float32;
 };
+
+/// A hook on a tensor's gradient: returns a replacement, or an undefined tensor to keep it.
+using TensorHook = std::function<Tensor(const Tensor&)>;
+/// A hook before a node runs: gets the node's incoming gradients; a non-empty result replaces them.
+using NodePreHook = std::function<TensorList(const TensorList&)>;
+/// A hook after a node ran: gets (gradients it produced, gradients it received); a non-empty result
+/// replaces the produced ones.
+using NodePostHook = std::function<TensorList(const TensorList&, const TensorList&)>;
+
+/// Hooks attached to a node; allocated on first registration, so a node without hooks pays one pointer.
+struct NodeHooks {
+  std::vector<std::pair<uint64_t, std::pair<uint32_t, TensorHook>>> tensor;  // by forward output nr
+  std::vector<std::pair<uint64_t, NodePreHook>> pre;
+  std::vector<std::pair<uint64_t, NodePostHook>> post;
+};
+
+/// Hooks attached to a leaf tensor (they outlive its AccumulateGrad, which is made per graph).
+struct LeafHooks {
+  std::vector<std::pair<uint64_t, TensorHook>> grad;
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_accumulate;
+};
+
+/// A fresh id for a hook (unique in the process), for removing it later.
+uint64_t next_hook_id();
 
 /// A backward function. In backward-pass terms its "inputs" are gradients w.r.t. the forward
 /// outputs, and its "outputs" are gradients w.r.t. the forward inputs, one per next edge.
@@ -58,6 +84,20 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Called by the engine with this node's incoming gradients before apply().
   void store_retained_grads(const TensorList& grads);
 
+  /// Registers a hook on the gradient of forward output `output_nr` (Tensor.register_hook on a non-leaf).
+  uint64_t add_tensor_hook(uint32_t output_nr, TensorHook hook);
+  /// Registers a hook run before the node (grad_fn.register_prehook).
+  uint64_t add_pre_hook(NodePreHook hook);
+  /// Registers a hook run after the node (grad_fn.register_hook).
+  uint64_t add_post_hook(NodePostHook hook);
+  /// Removes a hook by id; false when it is not (or no longer) registered here.
+  bool remove_hook(uint64_t id);
+  /// The registered hooks, or null when there are none.
+  NodeHooks* hooks() const { return hooks_.get(); }
+  /// Where the forward op that made this node was called (recorded in anomaly mode; empty otherwise).
+  const std::string& creation_trace() const { return creation_trace_; }
+  void set_creation_trace(std::string trace) { creation_trace_ = std::move(trace); }
+
   /// Connects this node to the forward inputs (records edges and input metadata).
   void set_next_edges(const TensorList& inputs);
   void set_num_inputs(uint32_t n) { num_inputs_ = n; }
@@ -68,6 +108,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<Edge> next_edges_;
   std::vector<InputMeta> input_meta_;
   std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained_;
+  std::unique_ptr<NodeHooks> hooks_;
+  std::string creation_trace_;
   uint32_t num_inputs_ = 1;
   uint64_t sequence_nr_;
 };
@@ -83,6 +125,8 @@ class AccumulateGrad final : public Node {
 
  private:
   Tensor leaf_;
+  // Two threads running backward on graphs that share this leaf accumulate one at a time.
+  std::mutex mutex_;
 };
 
 /// A tensor saved for backward. Checks on unpack that it was not modified in place since it was
@@ -109,6 +153,9 @@ class SavedTensor {
 /// Adds `incoming` into the gradient slot `slot` as AccumulateGrad does for leaves: in place when no
 /// graph is being recorded, never aliasing a caller's tensor.
 void accumulate_into(std::shared_ptr<TensorImpl>& slot, const Tensor& incoming);
+
+/// Runs the leaf's gradient hooks (Tensor.register_hook on a leaf) on `grad`, in registration order.
+Tensor run_leaf_hooks(const Tensor& leaf, Tensor grad);
 
 /// True when grad mode is on and any of `inputs` requires grad.
 bool any_requires_grad(const TensorList& inputs);

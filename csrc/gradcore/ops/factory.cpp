@@ -152,6 +152,9 @@ void check_inplace(const Tensor& self, const char* op) {
     GC_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1, "[", op,
              "] unsupported operation: more than one element of the written-to tensor refers to a single memory "
              "location. Please clone() the tensor before performing the operation.");
+  GC_CHECK(!self.impl()->is_inference || InferenceMode::is_enabled(), "[", op, "] Inplace update to inference tensor "
+           "outside InferenceMode is not allowed.You can make a clone to get a normal tensor before doing inplace "
+           "update.");
   if (!GradMode::is_enabled()) return;
   const TensorImpl* impl = self.impl();
   if (impl->view_base) {

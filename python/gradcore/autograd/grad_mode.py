@@ -75,3 +75,36 @@ class set_grad_enabled(_DecoratorContext):
     def __exit__(self, *exc):
         _C._set_grad_enabled(self._previous)
         return False
+
+
+class inference_mode(_DecoratorContext):
+    """Like no_grad, and tensors made inside are inference tensors: autograd refuses to save them for
+    backward or see them modified in place outside inference mode (``Tensor.is_inference()``)."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # the bare decorator form `@inference_mode`
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        if callable(mode):
+            return
+        self._mode = bool(mode)
+
+    def _clone(self):
+        return inference_mode(self._mode)
+
+    def __enter__(self):
+        self._previous = (_C.is_grad_enabled(), _C.is_inference_mode_enabled())
+        if self._mode:
+            _C._set_grad_enabled(False)
+        _C._set_inference_mode(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _C._set_grad_enabled(self._previous[0])
+        _C._set_inference_mode(self._previous[1])
+        return False
+
+
+is_inference_mode_enabled = _C.is_inference_mode_enabled
