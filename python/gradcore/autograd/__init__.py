@@ -58,7 +58,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = _as_list(grad_outputs) or [None] * len(roots)
     if retain_graph is None:
         retain_graph = create_graph
-    result = _C._run_backward(roots, grads, retain_graph, create_graph, wrt, allow_unused)
+    result = tuple(_C._run_backward(roots, grads, retain_graph, create_graph, wrt, allow_unused))
     if materialize_grads:
-        result = [g if g is not None else _C.zeros(t.shape, dtype=t.dtype) for g, t in zip(result, wrt)]
-    return tuple(result)
+        from .. import zeros_like
+
+        result = tuple(zeros_like(x, requires_grad=create_graph) if g is None else g for g, x in zip(result, wrt))
+    return result
+
+
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from . import functional  # noqa: E402
+from .graph import graph_to_dot, render  # noqa: E402
