@@ -72,9 +72,7 @@ class _Writer:
         from .nn.parameter import Parameter
 
         name = _dtype_name(t.dtype)
-        arr = np.ascontiguousarray(np.asarray(t.detach()))
-        arr = arr.astype(_DTYPES[name], copy=False)
-        data = arr.tobytes()
+        data = np.asarray(t.detach()).astype(_DTYPES[name], copy=False).tobytes(order="C")
         pad = (-self.size) % _ALIGN
         if pad:
             self.chunks.append(b"\0" * pad)
@@ -192,7 +190,7 @@ class _Reader:
             arr = arr.astype(np.bool_)
         else:
             arr = arr.astype(np_dtype.newbyteorder("="), copy=True)
-        out = _C.from_numpy(np.ascontiguousarray(arr))
+        out = _C.from_numpy(arr)
         if t.get("parameter"):
             from .nn.parameter import Parameter
 
