@@ -437,3 +437,23 @@ def test_init_distributions():
         lo, hi, _, _ = stats(p)
         assert -1 / math.sqrt(n_in) <= lo and hi <= 1 / math.sqrt(n_in) and hi > 0.9 / math.sqrt(n_in)
     assert gradcore.ones(3, dtype=gradcore.float64).uniform_(0, 1).dtype == gradcore.float64
+
+
+# ---- a real training run --------------------------------------------------------------------------------
+
+
+def test_train_digits_example_reaches_accuracy():
+    pytest.importorskip("sklearn")
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "train_digits.py"
+    spec = importlib.util.spec_from_file_location("train_digits", path)
+    td = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(td)
+    data = td.load_data()
+    gradcore.manual_seed(td.SEED)
+    model = td.make_model(gradcore)
+    _, losses = td.train(gradcore, model, data, 30, progress=False)
+    assert losses[-1] < losses[0] / 100
+    assert td.accuracy(gradcore, model, data[2], data[3]) >= 0.97
