@@ -233,3 +233,28 @@ def wide_backward(lib, x, w, b):
     lib.tanh(x @ w + b).sum().backward()
     w.grad = None  # reset so every call does the same work (no accumulation)
     b.grad = None
+
+
+# The examples/train_digits.py network: 64-128-128-10 MLP, Adam, batches of 64 over 1437 samples per epoch
+# (random data of the digits' shape, so the benchmark needs no scikit-learn). Model and optimizer are built
+# once per library, outside the timed region; one call is one epoch (23 optimizer steps).
+DIGITS_N, DIGITS_BATCH = 1437, 64
+_digits_state: dict = {}
+
+
+@workload("training", "digits MLP epoch 1437x64-128-128-10 Adam bs64", inputs=(
+    randn(DIGITS_N, 64), Input((DIGITS_N,), classes=10),
+), flops=2 * DIGITS_N * 3 * (64 * 128 + 128 * 128 + 128 * 10))  # fwd + 2 bwd matmuls per layer
+def digits_epoch(lib, x, y):
+    state = _digits_state.get(lib.__name__)
+    if state is None:
+        nn = lib.nn
+        model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+        batches = [(x[i:i + DIGITS_BATCH], y[i:i + DIGITS_BATCH]) for i in range(0, DIGITS_N, DIGITS_BATCH)]
+        state = _digits_state[lib.__name__] = (model, opt, nn.CrossEntropyLoss(), batches)
+    model, opt, loss_fn, batches = state
+    for xb, yb in batches:
+        opt.zero_grad()
+        loss_fn(model(xb), yb).backward()
+        opt.step()

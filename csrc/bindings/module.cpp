@@ -161,4 +161,5 @@ PYBIND11_MODULE(_C, m) {
   bind_linalg(m);
   bind_nn(m);
   bind_gather(m);
+  bind_optim(m);
 }

@@ -168,3 +168,5 @@ def where(condition, input, other):
 del _name, _builtins
 
 from . import nn  # noqa: E402  (gradcore.nn.functional; imported last: it uses the functions above)
+from . import optim  # noqa: E402  (optimizers and learning-rate schedulers)
+from .serialization import save, load  # noqa: E402

@@ -72,3 +72,25 @@ Tensor.__iter__ = _iter
 Tensor.__array__ = _array
 Tensor.__array_priority__ = 1000  # numpy defers binary operators to the tensor
 Tensor.backward = _backward
+
+
+def _uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fills self with samples from U(a, b) (in place, not recorded by autograd)."""
+    from .autograd.grad_mode import no_grad
+
+    with no_grad():
+        r = _C.rand(tuple(self.shape), dtype=self.dtype if self.is_floating_point() else _C.float64)
+        return self.copy_(r * (b - a) + a)
+
+
+def _normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fills self with samples from N(mean, std^2) (in place, not recorded by autograd)."""
+    from .autograd.grad_mode import no_grad
+
+    with no_grad():
+        r = _C.randn(tuple(self.shape), dtype=self.dtype if self.is_floating_point() else _C.float64)
+        return self.copy_(r * std + mean)
+
+
+Tensor.uniform_ = _uniform_
+Tensor.normal_ = _normal_

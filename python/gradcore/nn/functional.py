@@ -13,6 +13,7 @@ from gradcore import _C
 __all__ = [
     "relu", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax", "nll_loss", "cross_entropy", "mse_loss",
     "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "linear", "dropout", "one_hot", "pad",
+    "layer_norm", "embedding",
 ]
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
@@ -272,3 +273,54 @@ def pad(input, pad, mode="constant", value=None):
     if mode != "constant":
         raise NotImplementedError(f"pad: mode '{mode}' is not supported yet (only 'constant')")
     return _C.constant_pad_nd(input, list(pad), 0 if value is None else value)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last ``len(normalized_shape)`` dims (biased
+    variance). Composed from differentiable ops, so its gradients (and double backward) come from autograd."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or tuple(input.shape)[input.dim() - k:] != normalized_shape or input.dim() < k:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(normalized_shape)}")
+    dims = tuple(range(input.dim() - k, input.dim()))
+    mean = input.mean(dim=dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dim=dims, keepdim=True)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the int64 indices in ``input`` (output shape input.shape + (dim,)); the
+    row ``padding_idx`` gets no gradient, as in PyTorch."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    if input.dtype != gradcore.int64:
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.dtype} instead (while checking arguments for embedding)")
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= weight.size(0):
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -weight.size(0):
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = weight.size(0) + padding_idx
+    flat = input.reshape(-1)
+    out = weight.index_select(0, flat)
+    if padding_idx is not None and out.requires_grad:
+        keep = (flat != padding_idx).unsqueeze(1)
+        out = gradcore.where(keep, out, out.detach())
+    return out.reshape(tuple(input.shape) + (weight.size(1),))
