@@ -136,6 +136,14 @@ void bind_autograd(py::module_& m) {
         throw py::attribute_error(n.name() + " object has no attribute 'variable'");
       })
       .def("_sequence_nr", &Node::sequence_nr)
+      .def("_saved_tensor_shapes", [](const Node& n) {
+        py::list out;
+        for (auto& [name, slot] : n.saved_tensors()) {
+          if (!slot->defined()) continue;
+          out.append(py::make_tuple(name, slot->released() ? py::object(py::none()) : py::object(py::tuple(py::cast(slot->shape())))));
+        }
+        return out;
+      })
       .def("__repr__", [](py::handle self) {
         char addr[32];
         std::snprintf(addr, sizeof addr, "%p", static_cast<void*>(self.ptr()));

@@ -52,6 +52,12 @@ class PyFunctionNode : public Node {
     for (SavedTensor& s : saved) s.release();
   }
 
+  std::vector<std::pair<std::string, const SavedTensor*>> saved_tensors() const override {
+    std::vector<std::pair<std::string, const SavedTensor*>> out;
+    for (size_t i = 0; i < saved.size(); ++i) out.emplace_back("saved_tensors[" + std::to_string(i) + "]", &saved[i]);
+    return out;
+  }
+
   /// For each forward argument: its index among the tensor inputs, or -1 for a non-tensor.
   std::vector<int> tensor_position;
   std::vector<InputMeta> output_meta;

@@ -222,6 +222,19 @@ bool any_requires_grad(const TensorList& inputs) {
   return false;
 }
 
+void Node::save(const char* name, SavedTensor& slot, const Tensor& t, bool is_output) {
+  slot = SavedTensor(t, is_output);
+  for (uint8_t i = 0; i < num_saved_; ++i)
+    if (saved_slots_[i].second == &slot) return;
+  if (num_saved_ < saved_slots_.size()) saved_slots_[num_saved_++] = {name, &slot};
+}
+
+std::vector<std::pair<std::string, const SavedTensor*>> Node::saved_tensors() const {
+  std::vector<std::pair<std::string, const SavedTensor*>> out;
+  for (uint8_t i = 0; i < num_saved_; ++i) out.emplace_back(saved_slots_[i].first, saved_slots_[i].second);
+  return out;
+}
+
 void Node::add_next_edge(Edge edge, InputMeta meta) {
   next_edges_.push_back(std::move(edge));
   input_meta_.push_back(std::move(meta));

@@ -2,6 +2,7 @@
 // See Note [Ownership] in tensor.h for who keeps whom alive.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +13,8 @@
 #include "gradcore/tensor.h"
 
 namespace gradcore {
+
+class SavedTensor;
 
 /// Where a gradient flows: input `input_nr` of node `fn` (an invalid edge is a non-differentiable input).
 struct Edge {
@@ -94,6 +97,11 @@ class Node : public std::enable_shared_from_this<Node> {
   bool remove_hook(uint64_t id);
   /// The registered hooks, or null when there are none.
   NodeHooks* hooks() const { return hooks_.get(); }
+  /// Stores `t` in the node's member `slot` for backward, noting it under `name` for graph inspection.
+  void save(const char* name, SavedTensor& slot, const Tensor& t, bool is_output);
+  /// The saved tensors by name (graph_to_dot shows their shapes); a node may override it.
+  virtual std::vector<std::pair<std::string, const SavedTensor*>> saved_tensors() const;
+
   /// Where the forward op that made this node was called (recorded in anomaly mode; empty otherwise).
   const std::string& creation_trace() const { return creation_trace_; }
   void set_creation_trace(std::string trace) { creation_trace_ = std::move(trace); }
@@ -110,6 +118,9 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained_;
   std::unique_ptr<NodeHooks> hooks_;
   std::string creation_trace_;
+  // Names and slots of saved tensors: a fixed array, so saving costs no allocation.
+  std::array<std::pair<const char*, const SavedTensor*>, 4> saved_slots_{};
+  uint8_t num_saved_ = 0;
   uint32_t num_inputs_ = 1;
   uint64_t sequence_nr_;
 };
@@ -141,6 +152,10 @@ class SavedTensor {
   /// Frees the data; later unpacks raise the "backward through the graph a second time" error.
   void release();
   bool defined() const { return data_ != nullptr || released_; }
+  /// Whether release() freed it.
+  bool released() const { return released_; }
+  /// Shape of the saved tensor (empty when none or released).
+  Shape shape() const { return data_ ? data_->sizes : Shape(); }
 
  private:
   std::shared_ptr<TensorImpl> data_;

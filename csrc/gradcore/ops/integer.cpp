@@ -121,8 +121,8 @@ Tensor remainder_impl(const Tensor& a, const Tensor& b, bool truncate) {
                         : binary_kernel(a, b, t, t, op, [](auto x, auto y) { return python_mod(x, y); });
   if (auto node = make_node<RemainderBackward>({a, b}, truncate, b.impl()->wrapped_number)) {
     if (node->needs_grad(1)) {
-      node->self = SavedTensor(a, false);
-      node->other = SavedTensor(b, false);
+      node->save("self", node->self, a, false);
+      node->save("other", node->other, b, false);
     }
     set_history({out}, node);
   }

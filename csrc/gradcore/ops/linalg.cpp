@@ -76,8 +76,8 @@ Tensor mm_impl(const Tensor& a, const Tensor& b, const char* op) {
   Tensor out = empty({a.shape()[0], b.shape()[1]}, a.dtype());
   gemm_into(out, a, b);
   if (auto node = make_node<MmBackward0>({a, b})) {
-    if (node->needs_grad(1)) node->self = SavedTensor(a, false);
-    if (node->needs_grad(0)) node->mat2 = SavedTensor(b, false);
+    if (node->needs_grad(1)) node->save("self", node->self, a, false);
+    if (node->needs_grad(0)) node->save("mat2", node->mat2, b, false);
     set_history({out}, node);
   }
   return out;
@@ -122,8 +122,8 @@ Tensor bmm_impl(const Tensor& a, const Tensor& b, const char* op) {
     }
   });
   if (auto node = make_node<BmmBackward0>({a, b})) {
-    if (node->needs_grad(1)) node->self = SavedTensor(a, false);
-    if (node->needs_grad(0)) node->mat2 = SavedTensor(b, false);
+    if (node->needs_grad(1)) node->save("self", node->self, a, false);
+    if (node->needs_grad(0)) node->save("mat2", node->mat2, b, false);
     set_history({out}, node);
   }
   return out;
@@ -162,8 +162,8 @@ Tensor mv_impl(const Tensor& a, const Tensor& v, const char* op) {
   // The vector as a K x 1 matrix and the result as an M x 1 one.
   gemm_into(make_view(out, {M, 1}, {1, 1}, 0), a, make_view(v, {v.shape()[0], 1}, {v.strides()[0], 1}, v.storage_offset()));
   if (auto node = make_node<MvBackward0>({a, v})) {
-    if (node->needs_grad(1)) node->self = SavedTensor(a, false);
-    if (node->needs_grad(0)) node->vec = SavedTensor(v, false);
+    if (node->needs_grad(1)) node->save("self", node->self, a, false);
+    if (node->needs_grad(0)) node->save("vec", node->vec, v, false);
     set_history({out}, node);
   }
   return out;
@@ -244,8 +244,8 @@ Tensor addmm(const Tensor& self, const Tensor& a, const Tensor& b, Scalar beta, 
   if (beta.value != 0) internal::copy_into(out, expand(self.detach(), shape));
   gemm_into(out, a, b, beta.value, alpha.value);
   if (auto node = make_node<AddmmBackward0>({self, a, b}, beta.value, alpha.value)) {
-    if (node->needs_grad(2)) node->mat1 = SavedTensor(a, false);
-    if (node->needs_grad(1)) node->mat2 = SavedTensor(b, false);
+    if (node->needs_grad(2)) node->save("mat1", node->mat1, a, false);
+    if (node->needs_grad(1)) node->save("mat2", node->mat2, b, false);
     set_history({out}, node);
   }
   return out;
@@ -313,21 +313,22 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 // ---- linear -------------------------------------------------------------------------------------------
+// The weight is transposed with t() (TBackward0), as PyTorch's linear does.
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   GC_CHECK(input.dim() > 0 && weight.dim() > 0, "[linear] both arguments to linear need to be at least 1D, but they are ",
            input.dim(), "D and ", weight.dim(), "D");
   GC_CHECK(weight.dim() <= 2, "[linear] weight must be 1-D or 2-D, got ", weight.dim(), "-D");
   if (bias.defined() && weight.dim() == 2) {
-    if (input.dim() == 2) return addmm(bias, input, mT(weight));
+    if (input.dim() == 2) return addmm(bias, input, t(weight));
     if (input.is_contiguous() && bias.is_contiguous()) {
       // Flatten the leading dims into rows, one addmm, then view back (PyTorch's _flatten_nd_linear).
       Shape out_shape(input.shape().begin(), input.shape().end() - 1);
       out_shape.push_back(weight.shape()[0]);
       Tensor flat = reshape(input, {shape_numel(Shape(input.shape().begin(), input.shape().end() - 1)), input.shape().back()});
-      return view(addmm(bias, flat, mT(weight)), out_shape);
+      return view(addmm(bias, flat, t(weight)), out_shape);
     }
   }
-  Tensor out = matmul(input, weight.dim() == 2 ? mT(weight) : weight);
+  Tensor out = matmul(input, weight.dim() == 2 ? t(weight) : weight);
   return bias.defined() ? add(out, bias) : out;
 }
 

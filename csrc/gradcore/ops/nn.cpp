@@ -128,7 +128,7 @@ Tensor softmax(const Tensor& a, int64_t dim) {
   dim = wrap_dim(dim, a.dim(), "softmax");
   Tensor out = softmax_forward<false>(a, dim, "softmax");
   if (auto node = make_node<SoftmaxBackward0>({a}, dim)) {
-    node->result = SavedTensor(out, true);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -138,7 +138,7 @@ Tensor log_softmax(const Tensor& a, int64_t dim) {
   dim = wrap_dim(dim, a.dim(), "log_softmax");
   Tensor out = softmax_forward<true>(a, dim, "log_softmax");
   if (auto node = make_node<LogSoftmaxBackward0>({a}, dim)) {
-    node->result = SavedTensor(out, true);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -236,7 +236,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
     }
   });
   if (auto node = make_node<NllLossBackward0>({input})) {
-    node->coef = SavedTensor(coef, false);
+    node->save("coef", node->coef, coef, false);
     if (reduction == 0 && nd >= 2) {
       node->grad_view = target.dim() == 0 ? Shape{1} : target.shape();
       node->grad_view.insert(node->grad_view.begin() + 1, 1);

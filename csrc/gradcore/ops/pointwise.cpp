@@ -157,8 +157,8 @@ struct ProductBackward : Node {
 
 void record_product(const Tensor& out, const Tensor& a, const Tensor& b, const char* node_name) {
   if (auto node = make_node<ProductBackward>({a, b}, node_name)) {
-    if (node->needs_grad(0)) node->other = SavedTensor(b, false);
-    if (node->needs_grad(1)) node->self = SavedTensor(a, false);
+    if (node->needs_grad(0)) node->save("other", node->other, b, false);
+    if (node->needs_grad(1)) node->save("self", node->self, a, false);
     set_history({out}, node);
   }
 }
@@ -196,8 +196,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
   if (!is_floating(t)) t = DType::Float32;  // true division
   Tensor out = binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; });
   if (auto node = make_node<DivBackward0>({a, b})) {
-    node->other = SavedTensor(b, false);
-    if (node->needs_grad(1)) node->self = SavedTensor(a, false);
+    node->save("other", node->other, b, false);
+    if (node->needs_grad(1)) node->save("self", node->self, a, false);
     set_history({out}, node);
   }
   return out;
@@ -240,7 +240,7 @@ struct ReciprocalBackward0 : Node {
 Tensor reciprocal(const Tensor& a) {
   Tensor out = unary_float_kernel(a, "reciprocal", [](auto x) { return decltype(x)(1) / x; });
   if (auto node = make_node<ReciprocalBackward0>({a})) {
-    node->result = SavedTensor(out, true);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -330,9 +330,9 @@ Tensor pow_kernel(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& base, const Tensor& exponent) {
   Tensor out = pow_kernel(base, exponent);
   if (auto node = make_node<PowBackward1>({base, exponent})) {
-    node->self = SavedTensor(base, false);
-    node->exponent = SavedTensor(exponent, false);
-    if (node->needs_grad(1)) node->result = SavedTensor(out, true);
+    node->save("self", node->self, base, false);
+    node->save("exponent", node->exponent, exponent, false);
+    if (node->needs_grad(1)) node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -341,7 +341,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 Tensor pow(const Tensor& base, Scalar exponent) {
   Tensor out = pow_kernel(base, wrapped_scalar(exponent, base));
   if (auto node = make_node<PowBackward0>({base}, exponent.value)) {
-    node->self = SavedTensor(base, false);
+    node->save("self", node->self, base, false);
     set_history({out}, node);
   }
   return out;
@@ -350,8 +350,8 @@ Tensor pow(const Tensor& base, Scalar exponent) {
 Tensor pow(Scalar base, const Tensor& exponent) {
   Tensor out = pow_kernel(wrapped_scalar(base, exponent), exponent);
   if (auto node = make_node<PowBackward2>({exponent}, base.value)) {
-    node->exponent = SavedTensor(exponent, false);
-    node->result = SavedTensor(out, true);
+    node->save("exponent", node->exponent, exponent, false);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -382,7 +382,7 @@ struct SqrtBackward0 : Node {
 Tensor exp(const Tensor& a) {
   Tensor out = unary_float_kernel(a, "exp", [](auto x) { return std::exp(x); });
   if (auto node = make_node<ExpBackward0>({a})) {
-    node->result = SavedTensor(out, true);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -391,7 +391,7 @@ Tensor exp(const Tensor& a) {
 Tensor log(const Tensor& a) {
   Tensor out = unary_float_kernel(a, "log", [](auto x) { return std::log(x); });
   if (auto node = make_node<LogBackward0>({a})) {
-    node->self = SavedTensor(a, false);
+    node->save("self", node->self, a, false);
     set_history({out}, node);
   }
   return out;
@@ -400,7 +400,7 @@ Tensor log(const Tensor& a) {
 Tensor sqrt(const Tensor& a) {
   Tensor out = unary_float_kernel(a, "sqrt", [](auto x) { return std::sqrt(x); });
   if (auto node = make_node<SqrtBackward0>({a})) {
-    node->result = SavedTensor(out, true);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -435,7 +435,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                                                               [](bool c, scalar_t u, scalar_t v) { return c ? u : v; });
   });
   if (auto node = make_node<WhereBackward0>({Tensor(), a, b})) {
-    node->condition = SavedTensor(cond, false);
+    node->save("condition", node->condition, cond, false);
     set_history({out}, node);
   }
   return out;

@@ -311,8 +311,8 @@ Tensor prod_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
   });
   Tensor out = to_out(fp ? internal::cast(acc, a.dtype()) : acc, p);
   if (auto node = make_node<ProdBackward>({a}, p, all)) {
-    node->self = SavedTensor(a, false);
-    node->result = SavedTensor(out, true);
+    node->save("self", node->self, a, false);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -380,8 +380,8 @@ Tensor extreme_all(const Tensor& a) {
   extreme_kernel<kMax>(a, p, &values, nullptr);
   values = to_out(values, p);
   if (auto node = make_node<EvenlyDistributeBackward>({a}, p, extreme_name(kMax, "MaxBackward1", "MinBackward1"), true)) {
-    node->self = SavedTensor(a, false);
-    node->result = SavedTensor(values, true);
+    node->save("self", node->self, a, false);
+    node->save("result", node->result, values, true);
     set_history({values}, node);
   }
   return values;
@@ -398,7 +398,7 @@ std::pair<Tensor, Tensor> extreme_dim(const Tensor& a, int64_t dim, bool keepdim
   indices = to_out(indices, p);
   if (auto node = make_node<IndexSelectBackward>({a}, a.shape(), a.dim() ? wrap_dim(dim, a.dim(), op) : 0,
                                                  extreme_name(kMax, "MaxBackward0", "MinBackward0"))) {
-    node->indices = SavedTensor(indices, false);
+    node->save("indices", node->indices, indices, false);
     set_history({values}, node);
   }
   return {values, indices};
@@ -415,8 +415,8 @@ Tensor extreme_dims(const Tensor& a, const std::vector<int64_t>& dims, bool keep
   extreme_kernel<kMax>(a, p, &values, nullptr);
   values = to_out(values, p);
   if (auto node = make_node<EvenlyDistributeBackward>({a}, p, extreme_name(kMax, "AmaxBackward0", "AminBackward0"), false)) {
-    node->self = SavedTensor(a, false);
-    node->result = SavedTensor(values, true);
+    node->save("self", node->self, a, false);
+    node->save("result", node->result, values, true);
     set_history({values}, node);
   }
   return values;
@@ -505,8 +505,8 @@ Tensor var_std(const Tensor& a, const std::vector<int64_t>& dims, double correct
   });
   out = to_out(out, p);
   if (auto node = make_node<VarStdBackward>({a}, p, correction, take_sqrt, dims.empty())) {
-    node->self = SavedTensor(a, false);
-    if (take_sqrt) node->result = SavedTensor(out, true);
+    node->save("self", node->self, a, false);
+    if (take_sqrt) node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -559,8 +559,8 @@ Tensor logsumexp(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim
   });
   out = to_out(out, p);
   if (auto node = make_node<LogsumexpBackward0>({x}, p)) {
-    node->self = SavedTensor(x, false);
-    node->result = SavedTensor(out, true);
+    node->save("self", node->self, x, false);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;
@@ -647,8 +647,8 @@ Tensor norm(const Tensor& a, double p, const std::vector<int64_t>& dims, bool ke
   }
   Tensor out = to_out(internal::cast(acc, a.dtype()), plan);
   if (auto node = make_node<LinalgVectorNormBackward0>({a}, p, plan)) {
-    node->self = SavedTensor(a, false);
-    node->result = SavedTensor(out, true);
+    node->save("self", node->self, a, false);
+    node->save("result", node->result, out, true);
     set_history({out}, node);
   }
   return out;

@@ -33,7 +33,8 @@ struct UnaryBackward : Node {
 /// Makes `out = op(a)` part of the graph (when `a` requires grad) with backward `formula`.
 Tensor record(const Tensor& a, Tensor out, const char* node_name, Save save, GradFormula formula) {
   if (auto node = make_node<UnaryBackward>({a}, node_name, formula)) {
-    if (save != Save::Nothing) node->saved = SavedTensor(save == Save::Input ? a : out, save == Save::Result);
+    if (save == Save::Input) node->save("self", node->saved, a, false);
+    if (save == Save::Result) node->save("result", node->saved, out, true);
     set_history({out}, node);
   }
   return out;
@@ -323,7 +324,7 @@ Tensor clamp_scalar_impl(const Tensor& a, std::optional<Scalar> min, std::option
     });
   });
   if (auto node = make_node<ClampScalarBackward>({a}, node_name, lo, hi)) {
-    node->self = SavedTensor(a, false);
+    node->save("self", node->self, a, false);
     set_history({out}, node);
   }
   return out;
@@ -351,9 +352,9 @@ Tensor clamp_tensor_impl(const Tensor& a, const Tensor& min, const Tensor& max, 
       kernels::binary_loop<scalar_t, scalar_t, scalar_t>(out, x, hi, [](scalar_t v, scalar_t h) { return min_nan(v, h); });
   });
   if (auto node = make_node<ClampTensorBackward>({a, min, max}, node_name)) {
-    node->self = SavedTensor(a, false);
-    if (min.defined()) node->min = SavedTensor(min, false);
-    if (max.defined()) node->max = SavedTensor(max, false);
+    node->save("self", node->self, a, false);
+    if (min.defined()) node->save("min", node->min, min, false);
+    if (max.defined()) node->save("max", node->max, max, false);
     set_history({out}, node);
   }
   return out;
@@ -415,8 +416,8 @@ Tensor max_min(const Tensor& a, const Tensor& b, bool is_max) {
   Tensor out = is_max ? internal::binary_kernel(a, b, t, t, op, [](auto x, auto y) { return max_nan(x, y); })
                       : internal::binary_kernel(a, b, t, t, op, [](auto x, auto y) { return min_nan(x, y); });
   if (auto node = make_node<MaxMinBackward>({a, b}, is_max)) {
-    node->self = SavedTensor(a, false);
-    node->other = SavedTensor(b, false);
+    node->save("self", node->self, a, false);
+    node->save("other", node->other, b, false);
     set_history({out}, node);
   }
   return out;
@@ -495,10 +496,10 @@ Tensor lerp(const Tensor& a, const Tensor& end, const Tensor& weight) {
     });
   });
   if (auto node = make_node<LerpBackward1>({a, end, weight})) {
-    node->weight = SavedTensor(weight, false);
+    node->save("weight", node->weight, weight, false);
     if (node->needs_grad(2)) {
-      node->self = SavedTensor(a, false);
-      node->end = SavedTensor(end, false);
+      node->save("self", node->self, a, false);
+      node->save("end", node->end, end, false);
     }
     set_history({out}, node);
   }
@@ -556,7 +557,7 @@ Tensor gelu(const Tensor& a, const std::string& approximate) {
                                return x * T(0.5) * (T(1) + std::erf(x * T(kSqrt1_2)));
                              });
   if (auto node = make_node<GeluBackward0>({a}, tanh_approx)) {
-    node->self = SavedTensor(a, false);
+    node->save("self", node->self, a, false);
     set_history({out}, node);
   }
   return out;
