@@ -532,3 +532,19 @@ def test_threads_with_warnings_as_errors_in_a_hook():
             assert x.grad.tolist() == [2.0]
 
     _run_in_threads(work)
+
+
+def test_autograd_grad_with_create_graph_leaves_no_cycle():
+    gc.disable()
+    try:
+        w = gradcore.tensor([0.5, -1.0], requires_grad=True)
+        (g,) = gradcore.autograd.grad((w ** 3).sum(), w, create_graph=True)
+        penalty = (g ** 2).sum()
+        ref = weakref.ref(g)
+        node = weakref.ref(penalty)
+        penalty.backward()
+        del g, penalty
+        assert ref() is None and node() is None, "the graph of the gradient outlived its use"
+        assert w.grad is not None and w.grad.grad_fn is None
+    finally:
+        gc.enable()
