@@ -54,6 +54,7 @@ void bind_reduce(py::module_& m);
 void bind_linalg(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_gather(py::module_& m);
+void bind_runtime(py::module_& m);
 
 }  // namespace gradcore::python
 
