@@ -56,6 +56,7 @@ void bind_linalg(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_gather(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_runtime(py::module_& m);
 
 }  // namespace gradcore::python
 

@@ -154,6 +154,7 @@ PYBIND11_MODULE(_C, m) {
   bind_function(m);
   bind_creation(m);
   bind_interop(m);
+  bind_runtime(m);
   bind_views(m);
   bind_indexing(m);
   bind_pointwise(m);

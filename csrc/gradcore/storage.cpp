@@ -1,25 +1,17 @@
 #include "gradcore/storage.h"
 
-#include <cstdlib>
-
-#include "gradcore/error.h"
+#include "gradcore/allocator.h"
 
 namespace gradcore {
 
-namespace {
-constexpr size_t kAlignment = 64;  // one cache line, and the width of an AVX-512 register
-}
-
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
-  void* data = nullptr;
-  if (nbytes > 0) {
-    size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-    GC_CHECK_T(OutOfMemory, rounded >= nbytes, "[alloc] cannot allocate ", nbytes, " bytes");
-    data = std::aligned_alloc(kAlignment, rounded);
-    GC_CHECK_T(OutOfMemory, data != nullptr, "[alloc] out of memory: tried to allocate ", nbytes,
-               " bytes");
+  void* data = nbytes > 0 ? cpu_alloc(nbytes) : nullptr;
+  try {
+    return std::shared_ptr<Storage>(new Storage(data, nbytes, nullptr));
+  } catch (...) {
+    cpu_free(data, nbytes);
+    throw;
   }
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, nullptr));
 }
 
 std::shared_ptr<Storage> Storage::borrow(void* data, size_t nbytes, std::shared_ptr<void> owner) {
@@ -27,7 +19,7 @@ std::shared_ptr<Storage> Storage::borrow(void* data, size_t nbytes, std::shared_
 }
 
 Storage::~Storage() {
-  if (!owner_) std::free(data_);
+  if (!owner_) cpu_free(data_, nbytes_);
 }
 
 }  // namespace gradcore

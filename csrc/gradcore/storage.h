@@ -14,13 +14,14 @@ struct VersionCounter {
   std::atomic<uint32_t> value{0};
 };
 
-/// A raw buffer: owned (allocated here, 64-byte aligned) or borrowed from another library (numpy,
+/// A raw buffer: owned (from the caching allocator in allocator.h, 64-byte aligned) or borrowed from another library (numpy,
 /// DLPack), in which case `owner` keeps the lender's object alive for as long as the storage lives.
 class Storage {
  public:
-  /// Allocates `nbytes` (aligned, uninitialised); throws OutOfMemory when the system refuses.
+  /// Allocates `nbytes` (aligned, uninitialised, possibly a reused cached buffer); throws
+  /// OutOfMemory when the system refuses.
   static std::shared_ptr<Storage> allocate(size_t nbytes);
-  /// Wraps memory owned elsewhere; `owner` is released when the storage dies.
+  /// Wraps memory owned elsewhere (never cached); `owner` is released when the storage dies.
   static std::shared_ptr<Storage> borrow(void* data, size_t nbytes, std::shared_ptr<void> owner);
 
   Storage(const Storage&) = delete;

@@ -25,6 +25,7 @@ from ._C import (
     manual_seed,
     is_grad_enabled,
 )
+from ._C import set_num_threads, get_num_threads, memory_stats, empty_cache, reset_peak_memory_stats
 from ._tensor_str import set_printoptions, get_printoptions
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode, is_inference_mode_enabled
 from . import autograd
