@@ -243,6 +243,10 @@ void Node::add_next_edge(Edge edge, InputMeta meta) {
 Edge gradient_edge(const Tensor& t) {
   TensorImpl* impl = t.impl();
   if (t.grad_fn()) return {impl->grad_fn, impl->output_nr};
+  // Threads building graphs on the same leaf must share one AccumulateGrad (its lock serialises
+  // accumulation), and a weak_ptr is not safe to read and write concurrently.
+  static std::mutex accumulator_mutex;
+  std::lock_guard<std::mutex> lock(accumulator_mutex);
   std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t);
