@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include "gradcore/kernels/cpu.h"
 #include "gradcore/kernels/gemm.h"
 #include "gradcore/kernels/vec_math.h"
+#include "gradcore/parallel.h"
 
 namespace {
 
@@ -379,7 +381,8 @@ template <typename T>
 void gemm_shapes() {
   const int64_t sizes[][3] = {{0, 5, 3},  {5, 0, 3},   {4, 5, 0},   {1, 1, 1},    {1, 37, 19},   {37, 1, 19},
                               {1, 1, 300}, {13, 17, 5}, {14, 32, 8}, {15, 33, 9},  {29, 65, 130}, {64, 64, 64},
-                              {7, 300, 3}, {300, 7, 3}, {100, 129, 257}, {97, 517, 67}, {259, 45, 600}};
+                              {7, 300, 3}, {300, 7, 3}, {100, 129, 257}, {97, 517, 67}, {259, 45, 600},
+                              {40, 1000, 100}, {3, 2000, 400}};
   for (auto& s : sizes)
     for (int t = 0; t < 4; ++t) {
       check_gemm<T>(s[0], s[1], s[2], t & 1, t & 2, T(0), false);
@@ -393,6 +396,26 @@ TEST(SimdGemm, DoubleMatchesReference) { gemm_shapes<double>(); }
 TEST(SimdGemm, LargeSquareFloat) {
   check_gemm<float>(600, 700, 650, false, true, 0.0f, false);
   check_gemm<double>(301, 515, 390, true, false, 0.0, false);
+}
+
+// The threaded GEMM splits M blocks or N slivers, never K: the result is bitwise the same for any
+// thread count.
+TEST(SimdGemm, DeterministicAcrossThreadCounts) {
+  const int saved = gradcore::get_num_threads();
+  for (auto shape : {std::array<int64_t, 3>{517, 300, 700}, std::array<int64_t, 3>{40, 1000, 300}}) {
+    const int64_t M = shape[0], N = shape[1], K = shape[2];
+    std::vector<float> A(M * K), B(K * N), C1(M * N), C2(M * N);
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (auto& v : A) v = u(rng);
+    for (auto& v : B) v = u(rng);
+    gradcore::set_num_threads(1);
+    gradcore::kernels::gemm<float>(M, N, K, 1.0f, A.data(), K, 1, B.data(), N, 1, 0.0f, C1.data(), N, 1);
+    gradcore::set_num_threads(2);
+    gradcore::kernels::gemm<float>(M, N, K, 1.0f, A.data(), K, 1, B.data(), N, 1, 0.0f, C2.data(), N, 1);
+    EXPECT_EQ(std::memcmp(C1.data(), C2.data(), C1.size() * sizeof(float)), 0) << M << "x" << N << "x" << K;
+  }
+  gradcore::set_num_threads(saved);
 }
 
 TEST(SimdGemm, BetaZeroIgnoresNaNInOutput) {
