@@ -153,6 +153,7 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_creation(m);
   bind_interop(m);
+  bind_simd(m);
   bind_views(m);
   bind_indexing(m);
   bind_pointwise(m);

@@ -3,7 +3,8 @@
 // and GEMM against a naive reference for many shapes and layouts. tests/run_qemu.sh runs this
 // binary under `qemu-x86_64 -cpu Haswell` (AVX2 path) and `-cpu Nehalem` (default path), and
 // GRADCORE_CPU_CAPABILITY=avx2|default selects a path natively; GRADCORE_SIMD_SWEEP_STRIDE
-// thins the float32 sweep (every Nth bit pattern; default 251, about 17M values).
+// thins the sweeps (every Nth float32 bit pattern; default 251, about 17M values; the float64
+// sample shrinks in proportion).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -108,7 +109,7 @@ template <typename Ref>
 Stats sweep_f64(F64 kernel, Ref ref, double lo, double hi, const std::vector<double>& extra) {
   std::mt19937_64 rng(42);
   std::vector<double> x;
-  const int n = 1 << 20;
+  const int n = static_cast<int>(std::max<uint64_t>((uint64_t{1} << 20) * kDefaultStride / sweep_stride(), 1 << 14));
   std::uniform_real_distribution<double> dense(lo, hi);
   for (int i = 0; i < n; ++i) {
     uint64_t b = rng();
