@@ -348,6 +348,25 @@ TEST(SimdSum, SixteenMillionFloatsWithin1e6) {
   EXPECT_NEAR(vec::sum(d.data(), static_cast<int64_t>(d.size())), rd, 1e-9);
 }
 
+TEST(SimdMax, NaNPropagatesAndTails) {
+  for (int64_t n = 0; n <= 70; ++n) {
+    std::vector<float> x(n);
+    std::vector<double> d(n);
+    for (int64_t i = 0; i < n; ++i) d[i] = x[i] = static_cast<float>((i * 37) % 23) - 11.5f;
+    float ref = -kInfF;
+    for (float v : x) ref = std::max(ref, v);
+    EXPECT_EQ(vec::max(x.data(), n), ref) << n;
+    EXPECT_EQ(vec::max(d.data(), n), static_cast<double>(ref)) << n;
+    for (int64_t k = 0; k < n; ++k) {
+      std::vector<float> y = x;
+      y[k] = std::numeric_limits<float>::quiet_NaN();
+      EXPECT_TRUE(std::isnan(vec::max(y.data(), n))) << n << " " << k;
+    }
+  }
+  const float all_ninf[3] = {-kInfF, -kInfF, -kInfF};
+  EXPECT_EQ(vec::max(all_ninf, 3), -kInfF);
+}
+
 // ---- GEMM against a naive reference ----------------------------------------------------------------------
 
 template <typename T>

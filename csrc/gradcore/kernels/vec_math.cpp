@@ -19,6 +19,8 @@
   void gelu_tanh_f32(const float*, float*, int64_t);                    \
   void gelu_tanh_f64(const double*, double*, int64_t);                  \
   double sum_f32(const float*, int64_t, bool);                          \
+  float max_f32(const float*, int64_t);                                 \
+  double max_f64(const double*, int64_t);                               \
   double sum_f64(const double*, int64_t, bool);                         \
   }
 GC_VEC_DECLARE(baseline)
@@ -59,6 +61,15 @@ GC_VEC_ENTRY(silu, silu_f32, float)
 GC_VEC_ENTRY(silu, silu_f64, double)
 GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f32, float)
 GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f64, double)
+
+float max(const float* x, int64_t n) {
+  static const auto f = pick(&kernels::avx512::max_f32, &kernels::avx2::max_f32, &kernels::baseline::max_f32);
+  return f(x, n);
+}
+double max(const double* x, int64_t n) {
+  static const auto f = pick(&kernels::avx512::max_f64, &kernels::avx2::max_f64, &kernels::baseline::max_f64);
+  return f(x, n);
+}
 
 double sum(const float* x, int64_t n, bool squares) {
   static const auto f = pick(&kernels::avx512::sum_f32, &kernels::avx2::sum_f32, &kernels::baseline::sum_f32);

@@ -27,6 +27,9 @@ void silu(const double* x, double* y, int64_t n);
 /// y[i] = gelu(x[i], approximate='tanh').
 void gelu_tanh(const float* x, float* y, int64_t n);
 void gelu_tanh(const double* x, double* y, int64_t n);
+/// Largest x[i] (-inf for n == 0); NaN if any x[i] is NaN (PyTorch's max semantics).
+float max(const float* x, int64_t n);
+double max(const double* x, int64_t n);
 /// Sum of x[i] (or of x[i]^2 when `squares`) over a contiguous row, accumulated in double lanes.
 double sum(const float* x, int64_t n, bool squares = false);
 double sum(const double* x, int64_t n, bool squares = false);

@@ -293,6 +293,37 @@ __attribute__((always_inline)) inline double sum_impl(const T* x, int64_t n) {
   return s + tail;
 }
 
+// max of x[0..n) (-inf when empty); NaN when any element is NaN. Several vector accumulators.
+template <typename T>
+__attribute__((always_inline)) inline T max_impl(const T* x, int64_t n) {
+  constexpr int W = Traits<T>::W;
+  using VI = VecI<T>;
+  const T ninf = -Traits<T>::kInf;
+  Vec<T> m0 = splat<T>(ninf), m1 = m0;
+  VI nan = splati<T>(0);
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    Vec<T> a, b;
+    __builtin_memcpy(&a, x + i, sizeof a);
+    __builtin_memcpy(&b, x + i + W, sizeof b);
+    m0 = select<T>(a > m0, a, m0);
+    m1 = select<T>(b > m1, b, m1);
+    nan |= (a != a) | (b != b);
+  }
+  m0 = select<T>(m1 > m0, m1, m0);
+  T m = ninf;
+  bool any_nan = false;
+  for (int j = 0; j < W; ++j) {
+    m = m0[j] > m ? m0[j] : m;
+    any_nan |= nan[j] != 0;
+  }
+  for (; i < n; ++i) {
+    m = x[i] > m ? x[i] : m;
+    any_nan |= x[i] != x[i];
+  }
+  return any_nan ? __builtin_nan("") : m;
+}
+
 }  // namespace gradcore::kernels::GC_VEC_NS
 
 // The table of entry points each per-ISA file defines (see vec_math.cpp for the dispatch).
@@ -310,6 +341,8 @@ __attribute__((always_inline)) inline double sum_impl(const T* x, int64_t n) {
   void silu_f64(const double* x, double* y, int64_t n) { apply<double>(x, y, n, vsilu<double>); }        \
   void gelu_tanh_f32(const float* x, float* y, int64_t n) { apply<float>(x, y, n, vgelu_tanh<float>); }  \
   void gelu_tanh_f64(const double* x, double* y, int64_t n) { apply<double>(x, y, n, vgelu_tanh<double>); } \
+  float max_f32(const float* x, int64_t n) { return max_impl<float>(x, n); }                             \
+  double max_f64(const double* x, int64_t n) { return max_impl<double>(x, n); }                         \
   double sum_f32(const float* x, int64_t n, bool sq) {                                                  \
     return sq ? sum_impl<float, true>(x, n) : sum_impl<float, false>(x, n);                             \
   }                                                                                                     \

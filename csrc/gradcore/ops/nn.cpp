@@ -33,13 +33,7 @@ DimSplit split_at(const Shape& shape, int64_t dim) {
 template <typename T, bool kLog>
 void softmax_rows_serial(const T* x, T* y, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; ++r, x += n, y += n) {
-    T m = -std::numeric_limits<T>::infinity();
-    bool nan = false;
-    for (int64_t i = 0; i < n; ++i) {
-      m = x[i] > m ? x[i] : m;
-      nan |= x[i] != x[i];
-    }
-    if (nan) m = std::numeric_limits<T>::quiet_NaN();
+    const T m = kernels::vec::max(x, n);  // NaN if the row has a NaN
     // y = exp(x - m) by the vectorised kernel (for log_softmax y is only scratch, overwritten below).
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] - m;
     kernels::vec::exp(y, y, n);
