@@ -141,8 +141,10 @@ __attribute__((always_inline)) inline Vec<T> round_int(Vec<T> x) {
 template <typename T>
 __attribute__((always_inline)) inline Vec<T> pow2(Vec<T> n) {
   using Tr = Traits<T>;
-  VecI<T> bits = (VecI<T>)(n + Tr::kShift) - Tr::kShiftBits;  // the integer n
-  return (Vec<T>)((bits + Tr::kBias) << Tr::kMantBits);
+  using VU = typename Tr::VU;
+  // Unsigned arithmetic: a NaN lane's garbage bits wrap harmlessly (the NaN survives the product).
+  VU bits = (VU)(n + Tr::kShift) - (VU)splati<T>(Tr::kShiftBits);  // the integer n
+  return (Vec<T>)((bits + (VU)splati<T>(Tr::kBias)) << Tr::kMantBits);
 }
 
 template <typename T>
