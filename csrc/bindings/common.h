@@ -48,6 +48,7 @@ void bind_autograd(py::module_& m);
 void bind_function(py::module_& m);
 void bind_creation(py::module_& m);
 void bind_interop(py::module_& m);
+void bind_simd(py::module_& m);
 void bind_views(py::module_& m);
 void bind_indexing(py::module_& m);
 void bind_pointwise(py::module_& m);

@@ -155,6 +155,7 @@ PYBIND11_MODULE(_C, m) {
   bind_creation(m);
   bind_interop(m);
   bind_runtime(m);
+  bind_simd(m);
   bind_views(m);
   bind_indexing(m);
   bind_pointwise(m);

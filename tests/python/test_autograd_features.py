@@ -212,7 +212,9 @@ def test_custom_function_values_gradients_and_name_match_torch():
         out.append((y.tolist(), g.tolist(), gg.tolist(), _node_name(lib, y.grad_fn)))
         if lib is gradcore:
             assert repr(y.grad_fn).startswith("<MyExpBackward object at 0x")
-    assert out[0] == out[1]
+    for a, b in zip(out[0][:3], out[1][:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-14)  # exp is vectorised: within an ulp of torch's
+    assert out[0][3] == out[1][3]
 
 
 def test_custom_function_double_backward_matches_finite_differences():

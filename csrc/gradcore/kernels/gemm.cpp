@@ -1,44 +1,42 @@
 // The GEMM kernel: cache blocking, panel packing and a register-blocked micro-kernel (see gemm.h).
 //
-// The micro-kernel is plain C++ that GCC vectorises at -O3: an MR x NR accumulator array updated by
-// one rank-1 product per k (NR is a multiple of the vector width, so each accumulator row is a few
-// vector registers and the loops over i and j are fully unrolled). It is compiled twice: for the
-// baseline target, and for AVX2+FMA (chosen at run time when the CPU has it), since the default
-// build targets plain x86-64 (SSE2) and a portable binary must not assume more.
+// Three micro-kernels, chosen at run time by CPU capability (kernels/cpu.h, overridable with
+// GRADCORE_CPU_CAPABILITY): AVX-512 (intrinsics, 14 x 32 float / 14 x 16 double tiles in zmm
+// registers), AVX2+FMA and the baseline x86-64 build (the same plain C++ body that GCC vectorises at
+// -O3, 6 x 16 float / 6 x 8 double). The wider ones are compiled with target attributes; the build
+// itself targets plain x86-64, so a portable binary never assumes more than the CPU has.
 #include "gradcore/kernels/gemm.h"
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "gradcore/kernels/cpu.h"
+#include "gradcore/parallel.h"
 
 namespace gradcore::kernels {
 
 namespace {
 
-// Blocking parameters. MR x NR accumulators fill 12 of the 16 vector registers with AVX2 (two
-// 8-float or 4-double vectors per row, 6 rows); KC x NR of packed B (16 KiB for float) stays in L1,
-// MC x KC of packed A in L2, KC x NC of packed B in L3.
+// ---- Micro-kernels --------------------------------------------------------------------------------
+// Every micro-kernel computes one MR x NR tile of C from an MR-wide sliver of packed A and an NR-wide
+// sliver of packed B (depth kc):  C[i, j] = alpha * sum_p a[p * MR + i] * b[p * NR + j] + beta * C[i, j]
+// for a full tile with unit column stride (row i at c + i * ldc); beta == 0 never reads C.
 template <typename T>
-struct Blocking;
-template <>
-struct Blocking<float> {
-  static constexpr int MR = 6, NR = 16;
-  static constexpr int64_t KC = 256, MC = 144, NC = 3072;
-};
-template <>
-struct Blocking<double> {
-  static constexpr int MR = 6, NR = 8;
-  static constexpr int64_t KC = 256, MC = 96, NC = 2048;
-};
+using MicroKernel = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta);
 
-// ---- Micro-kernel -------------------------------------------------------------------------------
-// tile[i * NR + j] = sum_p a[p * MR + i] * b[p * NR + j]  (a, b: packed slivers of depth kc).
+// The portable body: plain C++ that GCC vectorises at -O3 (fully unrolled, so every accumulator has
+// a constant index and stays in a register; the SLP vectoriser turns each row update into NR / width
+// vector multiply-adds). Compiled for the baseline target and, via a target attribute, for AVX2+FMA.
 template <typename T, int MR, int NR>
 __attribute__((always_inline)) inline void micro_kernel_body(int64_t kc, const T* __restrict a, const T* __restrict b,
-                                                             T* __restrict tile) {
-  // Fully unrolled, so every accumulator has a constant index: GCC keeps them in registers and its
-  // SLP vectoriser turns each row update into NR / width vector multiply-adds.
+                                                             T* __restrict c, int64_t ldc, T alpha, T beta) {
   T acc[MR][NR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -55,48 +53,168 @@ __attribute__((always_inline)) inline void micro_kernel_body(int64_t kc, const T
     }
   }
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < MR; ++i) {
+    T* __restrict crow = c + i * ldc;
+    if (beta == T(0)) {
 #pragma GCC unroll 16
-    for (int j = 0; j < NR; ++j) tile[i * NR + j] = acc[i][j];
+      for (int j = 0; j < NR; ++j) crow[j] = alpha * acc[i][j];
+    } else {
+#pragma GCC unroll 16
+      for (int j = 0; j < NR; ++j) crow[j] = alpha * acc[i][j] + beta * crow[j];
+    }
+  }
 }
 
+// Portable and AVX2 tiles: 6 x 16 float / 6 x 8 double = 12 of the 16 vector registers with AVX2.
 template <typename T>
-using MicroKernel = void (*)(int64_t, const T*, const T*, T*);
+constexpr int kPortableNR = std::is_same_v<T, float> ? 16 : 8;
 
 template <typename T>
-void micro_kernel_generic(int64_t kc, const T* a, const T* b, T* tile) {
-  micro_kernel_body<T, Blocking<T>::MR, Blocking<T>::NR>(kc, a, b, tile);
+void micro_kernel_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta) {
+  micro_kernel_body<T, 6, kPortableNR<T>>(kc, a, b, c, ldc, alpha, beta);
 }
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define GC_GEMM_HAVE_AVX2 1
+#if defined(__GNUC__) && defined(__x86_64__)
+#define GC_GEMM_X86 1
 template <typename T>
-__attribute__((target("avx2,fma"))) void micro_kernel_avx2(int64_t kc, const T* a, const T* b, T* tile) {
-  micro_kernel_body<T, Blocking<T>::MR, Blocking<T>::NR>(kc, a, b, tile);
+__attribute__((target("avx2,fma"))) void micro_kernel_avx2(int64_t kc, const T* a, const T* b, T* c, int64_t ldc,
+                                                            T alpha, T beta) {
+  micro_kernel_body<T, 6, kPortableNR<T>>(kc, a, b, c, ldc, alpha, beta);
+}
+
+// AVX-512: MR rows x two 512-bit vectors per row (32 floats / 16 doubles), 2 * MR accumulators
+// in zmm registers (of 32), the A element broadcast from memory into each FMA. Written with
+// intrinsics: register allocation is explicit and does not depend on the vectoriser.
+#define GC_AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+
+template <int MR>
+GC_AVX512_TARGET void micro_kernel_avx512_f32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                               float alpha, float beta) {
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p, a += MR, b += 32) {
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 32 * 8), _MM_HINT_T0);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 av = _mm512_set1_ps(a[i]);
+      acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (beta == 0.0f) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc0[i]));
+      _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc1[i]));
+    }
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      float* r = c + i * ldc;
+      _mm512_storeu_ps(r, _mm512_fmadd_ps(va, acc0[i], _mm512_mul_ps(vb, _mm512_loadu_ps(r))));
+      _mm512_storeu_ps(r + 16, _mm512_fmadd_ps(va, acc1[i], _mm512_mul_ps(vb, _mm512_loadu_ps(r + 16))));
+    }
+  }
+}
+
+template <int MR>
+GC_AVX512_TARGET void micro_kernel_avx512_f64(int64_t kc, const double* a, const double* b, double* c, int64_t ldc,
+                                               double alpha, double beta) {
+  __m512d acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) acc0[i] = acc1[i] = _mm512_setzero_pd();
+  for (int64_t p = 0; p < kc; ++p, a += MR, b += 16) {
+    const __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 16 * 8), _MM_HINT_T0);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512d av = _mm512_set1_pd(a[i]);
+      acc0[i] = _mm512_fmadd_pd(av, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_pd(av, b1, acc1[i]);
+    }
+  }
+  const __m512d va = _mm512_set1_pd(alpha);
+  if (beta == 0.0) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm512_storeu_pd(c + i * ldc, _mm512_mul_pd(va, acc0[i]));
+      _mm512_storeu_pd(c + i * ldc + 8, _mm512_mul_pd(va, acc1[i]));
+    }
+  } else {
+    const __m512d vb = _mm512_set1_pd(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      double* r = c + i * ldc;
+      _mm512_storeu_pd(r, _mm512_fmadd_pd(va, acc0[i], _mm512_mul_pd(vb, _mm512_loadu_pd(r))));
+      _mm512_storeu_pd(r + 8, _mm512_fmadd_pd(va, acc1[i], _mm512_mul_pd(vb, _mm512_loadu_pd(r + 8))));
+    }
+  }
 }
 #endif
 
-// Picks the micro-kernel for this CPU once.
+// A micro-kernel with its tile shape and the cache blocking that suits it.
 template <typename T>
-MicroKernel<T> select_micro_kernel() {
-#ifdef GC_GEMM_HAVE_AVX2
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &micro_kernel_avx2<T>;
-#endif
-  return &micro_kernel_generic<T>;
-}
+struct KernelSpec {
+  MicroKernel<T> fn;
+  int MR, NR;
+  int64_t MC, KC, NC;  // MC a multiple of MR, NC of NR
+};
 
+// Blocking (tuned on this machine's 48 KiB L1d / 2 MiB L2 per core; see README): KC x NR of packed B
+// stays in L1 across the MC / MR A slivers, MC x KC of packed A in L2, KC x NC of packed B in L3.
+#ifdef GC_GEMM_X86
+// Tile shapes and blocking chosen by measurement (README: GEMM); overridable for tuning runs.
+#ifndef GC_GEMM_F32_MR
+#define GC_GEMM_F32_MR 14
+#define GC_GEMM_F32_MC 56
+#define GC_GEMM_F32_KC 384
+#define GC_GEMM_F32_NC 1024
+#endif
+#ifndef GC_GEMM_F64_MR
+#define GC_GEMM_F64_MR 14
+#define GC_GEMM_F64_MC 56
+#define GC_GEMM_F64_KC 256
+#define GC_GEMM_F64_NC 2048
+#endif
 template <typename T>
-MicroKernel<T> micro_kernel() {
-  static const MicroKernel<T> k = select_micro_kernel<T>();
-  return k;
+KernelSpec<T> avx512_spec();
+template <>
+KernelSpec<float> avx512_spec<float>() {
+  return {&micro_kernel_avx512_f32<GC_GEMM_F32_MR>, GC_GEMM_F32_MR, 32, GC_GEMM_F32_MC, GC_GEMM_F32_KC, GC_GEMM_F32_NC};
+}
+template <>
+KernelSpec<double> avx512_spec<double>() {
+  return {&micro_kernel_avx512_f64<GC_GEMM_F64_MR>, GC_GEMM_F64_MR, 16, GC_GEMM_F64_MC, GC_GEMM_F64_KC, GC_GEMM_F64_NC};
+}
+#endif
+
+// The kernel for this CPU (cpu.h), chosen once.
+template <typename T>
+const KernelSpec<T>& kernel_spec() {
+  static const KernelSpec<T> spec = [] {
+    switch (cpu_capability()) {
+#ifdef GC_GEMM_X86
+      case CpuCapability::AVX512:
+        return avx512_spec<T>();
+      case CpuCapability::AVX2:
+        return KernelSpec<T>{&micro_kernel_avx2<T>, 6, kPortableNR<T>, 144, 256, 3072};
+#endif
+      default:
+        return KernelSpec<T>{&micro_kernel_generic<T>, 6, kPortableNR<T>, 144, 256, 3072};
+    }
+  }();
+  return spec;
 }
 
 // ---- Packing ------------------------------------------------------------------------------------
 // Packs the mc x kc block of A (element (i, p) at a[i * rs + p * cs]) as MR-row slivers: sliver s
 // holds rows s*MR.. in column-major order (p outer, i inner), zero-padded to a multiple of MR.
-template <typename T, int MR>
-void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* __restrict out) {
+template <typename T>
+void pack_a(int MR, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* __restrict out) {
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t mr = std::min<int64_t>(MR, mc - ir);
     T* dst = out + ir * kc;
@@ -117,22 +235,14 @@ void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* __res
 
 // Packs the kc x nc block of B (element (p, j) at b[p * rs + j * cs]) as NR-column slivers, each in
 // row-major order (p outer, j inner), zero-padded to a multiple of NR.
-template <typename T, int NR>
-void pack_b(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, T* __restrict out) {
+template <typename T>
+void pack_b(int NR, int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, T* __restrict out) {
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min<int64_t>(NR, nc - jr);
     T* dst = out + jr * kc;
     if (nr < NR) std::memset(static_cast<void*>(dst), 0, sizeof(T) * NR * kc);
-    if (cs == 1 && nr == NR) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = b + p * rs + jr;
-        for (int j = 0; j < NR; ++j) dst[p * NR + j] = src[j];
-      }
-    } else if (cs == 1) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = b + p * rs + jr;
-        for (int64_t j = 0; j < nr; ++j) dst[p * NR + j] = src[j];
-      }
+    if (cs == 1) {
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, b + p * rs + jr, sizeof(T) * nr);
     } else {  // columns are (closer to) contiguous: read down columns
       for (int64_t j = 0; j < nr; ++j) {
         const T* src = b + (jr + j) * cs;
@@ -199,54 +309,93 @@ void gemv_row(int64_t N, int64_t K, T alpha, const T* A, int64_t cs_a, const T* 
 }
 
 // ---- The blocked float/double GEMM ------------------------------------------------------------------
+constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any kernel
+
+// One packed kc-deep slice: C[ic.., jc + j0 .. jc + j1) += packed A block (mc rows) x packed B panel
+// columns [j0, j1). Full tiles go straight to C; edge tiles (and strided C) through a local tile.
+template <typename T>
+void macro_kernel(const KernelSpec<T>& ks, int64_t mc, int64_t j0, int64_t j1, int64_t kc, const T* a_pack,
+                  const T* b_pack, T alpha, T beta, T* C, int64_t rs_c, int64_t cs_c) {
+  const int MR = ks.MR, NR = ks.NR;
+  alignas(64) T tile[kMaxTile];
+  for (int64_t jr = j0; jr < j1; jr += NR) {
+    const int64_t nr = std::min<int64_t>(NR, j1 - jr);
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int64_t mr = std::min<int64_t>(MR, mc - ir);
+      T* c = C + ir * rs_c + jr * cs_c;
+      if (mr == MR && nr == NR && cs_c == 1) {
+        ks.fn(kc, a_pack + ir * kc, b_pack + jr * kc, c, rs_c, alpha, beta);
+        continue;
+      }
+      ks.fn(kc, a_pack + ir * kc, b_pack + jr * kc, tile, NR, T(1), T(0));
+      for (int64_t i = 0; i < mr; ++i)
+        for (int64_t j = 0; j < nr; ++j) {
+          T& x = c[i * rs_c + j * cs_c];
+          x = beta == T(0) ? alpha * tile[i * NR + j] : alpha * tile[i * NR + j] + beta * x;
+        }
+    }
+  }
+}
+
+// The GotoBLAS loop nest (see gemm.h) with both cores: for each packed KC x NC panel of B, the M
+// dimension is cut into balanced MC-high blocks (a multiple of the thread count when there are
+// enough rows) that threads pack and multiply independently; with too few rows for that, one A block
+// is shared and the threads split the panel's NR-wide column slivers. Every element of C is
+// computed by one thread in a fixed order, so results do not depend on the thread count.
 template <typename T>
 void gemm_blocked(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs_a, int64_t cs_a, const T* B,
                   int64_t rs_b, int64_t cs_b, T beta, T* C, int64_t rs_c, int64_t cs_c) {
-  using Bk = Blocking<T>;
-  constexpr int MR = Bk::MR, NR = Bk::NR;
-  const MicroKernel<T> kernel = micro_kernel<T>();
-  const int64_t kc_max = std::min<int64_t>(Bk::KC, K);
-  const int64_t mc_max = std::min<int64_t>(Bk::MC, (M + MR - 1) / MR * MR);
-  const int64_t nc_max = std::min<int64_t>(Bk::NC, (N + NR - 1) / NR * NR);
-  T* a_pack = scratch<T, 0>(static_cast<size_t>(mc_max * kc_max));
+  const KernelSpec<T>& ks = kernel_spec<T>();
+  const int MR = ks.MR, NR = ks.NR;
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int64_t nt = flops < (1 << 21) ? 1 : get_num_threads();
+  const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  int64_t nb = ceil_div(M, ks.MC);
+  if (nt > 1 && M >= nt * 4 * MR) nb = ceil_div(nb, nt) * nt;
+  const int64_t mc_blk = ceil_div(ceil_div(M, nb), MR) * MR;
+  nb = ceil_div(M, mc_blk);
+  const int64_t kc_max = std::min<int64_t>(ks.KC, K);
+  const int64_t nc_max = std::min<int64_t>(ks.NC, ceil_div(N, NR) * NR);
   T* b_pack = scratch<T, 1>(static_cast<size_t>(nc_max * kc_max));
-  alignas(64) T tile[MR * NR];
 
-  for (int64_t jc = 0; jc < N; jc += Bk::NC) {
-    const int64_t nc = std::min<int64_t>(Bk::NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += Bk::KC) {
-      const int64_t kc = std::min<int64_t>(Bk::KC, K - pc);
-      const bool first = pc == 0;
-      pack_b<T, NR>(kc, nc, B + pc * rs_b + jc * cs_b, rs_b, cs_b, b_pack);
-      for (int64_t ic = 0; ic < M; ic += Bk::MC) {
-        const int64_t mc = std::min<int64_t>(Bk::MC, M - ic);
-        pack_a<T, MR>(mc, kc, A + ic * rs_a + pc * cs_a, rs_a, cs_a, a_pack);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int64_t nr = std::min<int64_t>(NR, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int64_t mr = std::min<int64_t>(MR, mc - ir);
-            kernel(kc, a_pack + ir * kc, b_pack + jr * kc, tile);
-            // Write the valid part of the tile back: C = alpha * tile + (first slice ? beta * C : C).
-            T* c = C + (ic + ir) * rs_c + (jc + jr) * cs_c;
-            for (int64_t i = 0; i < mr; ++i) {
-              T* __restrict crow = c + i * rs_c;
-              const T* __restrict t = tile + i * NR;
-              if (cs_c == 1) {
-                if (!first) {
-                  for (int64_t j = 0; j < nr; ++j) crow[j] += alpha * t[j];
-                } else if (beta == T(0)) {
-                  for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * t[j];
-                } else {
-                  for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * t[j] + beta * crow[j];
-                }
-              } else {
-                for (int64_t j = 0; j < nr; ++j) {
-                  T& x = crow[j * cs_c];
-                  x = !first ? x + alpha * t[j] : beta == T(0) ? alpha * t[j] : alpha * t[j] + beta * x;
-                }
-              }
-            }
-          }
+  for (int64_t jc = 0; jc < N; jc += ks.NC) {
+    const int64_t nc = std::min<int64_t>(ks.NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += ks.KC) {
+      const int64_t kc = std::min<int64_t>(ks.KC, K - pc);
+      const T beta_eff = pc == 0 ? beta : T(1);  // later slices accumulate into C
+      const int64_t slivers = ceil_div(nc, NR);
+      // Pack this slice of B (in parallel over slivers: they are independent).
+      const T* bsrc = B + pc * rs_b + jc * cs_b;
+      auto pack_b_range = [&](int64_t s0, int64_t s1) {
+        const int64_t j0 = s0 * NR, j1 = std::min<int64_t>(s1 * NR, nc);
+        pack_b<T>(NR, kc, j1 - j0, bsrc + j0 * cs_b, rs_b, cs_b, b_pack + j0 * kc);
+      };
+      if (nt > 1)
+        parallel_for(slivers, 4, pack_b_range);
+      else
+        pack_b_range(0, slivers);
+      // Multiply: each M block packs its A block (per-thread scratch) and runs the macro-kernel.
+      auto run_blocks = [&](int64_t b0, int64_t b1) {
+        T* a_pack = scratch<T, 0>(static_cast<size_t>(mc_blk * kc_max));
+        for (int64_t blk = b0; blk < b1; ++blk) {
+          const int64_t ic = blk * mc_blk, mc = std::min<int64_t>(mc_blk, M - ic);
+          pack_a<T>(MR, mc, kc, A + ic * rs_a + pc * cs_a, rs_a, cs_a, a_pack);
+          macro_kernel<T>(ks, mc, 0, nc, kc, a_pack, b_pack, alpha, beta_eff, C + ic * rs_c + jc * cs_c, rs_c, cs_c);
+        }
+      };
+      if (nt == 1) {
+        run_blocks(0, nb);
+      } else if (nb >= nt) {
+        parallel_for(nb, 1, run_blocks);
+      } else {
+        for (int64_t blk = 0; blk < nb; ++blk) {
+          const int64_t ic = blk * mc_blk, mc = std::min<int64_t>(mc_blk, M - ic);
+          T* a_pack = scratch<T, 0>(static_cast<size_t>(mc_blk * kc_max));
+          pack_a<T>(MR, mc, kc, A + ic * rs_a + pc * cs_a, rs_a, cs_a, a_pack);
+          parallel_for(slivers, 1, [&](int64_t s0, int64_t s1) {
+            macro_kernel<T>(ks, mc, s0 * NR, std::min<int64_t>(s1 * NR, nc), kc, a_pack, b_pack, alpha, beta_eff,
+                            C + ic * rs_c + jc * cs_c, rs_c, cs_c);
+          });
         }
       }
     }

@@ -12,7 +12,9 @@
 // an NR-wide sliver of packed B. Edge tiles are packed with zero padding and written back partially.
 //
 // beta == 0 means C is only written (never read: NaNs in uninitialised output don't leak), as in
-// BLAS. K == 0 gives C = beta * C (zeros for beta == 0). Single-threaded for now.
+// BLAS. K == 0 gives C = beta * C (zeros for beta == 0). Large products use the thread pool
+// (parallel_for over blocks of M, or of N when M is small); each element of C is computed by one
+// thread in a fixed order, so results are bitwise independent of the thread count.
 #pragma once
 
 #include <cstdint>

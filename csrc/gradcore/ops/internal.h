@@ -3,6 +3,8 @@
 
 #include "gradcore/autograd/node.h"
 #include "gradcore/kernels/loop.h"
+#include "gradcore/kernels/vec_math.h"
+#include "gradcore/parallel.h"
 #include "gradcore/ops.h"
 
 namespace gradcore::internal {
@@ -45,6 +47,34 @@ Tensor unary_float_kernel(const Tensor& a, const char* op, F f) {
   GC_DISPATCH_FLOATING(x.dtype(), op, [&] {
     kernels::unary_loop<scalar_t, scalar_t>(out, x, [&](scalar_t u) { return static_cast<scalar_t>(f(u)); });
   });
+  return out;
+}
+
+/// A vectorised kernel on contiguous arrays (kernels/vec_math.h), for each floating dtype.
+struct VecUnary {
+  void (*f32)(const float*, float*, int64_t);
+  void (*f64)(const double*, double*, int64_t);
+};
+
+/// unary_float_kernel with a contiguous fast path: a contiguous float32/float64 input (after the
+/// integer promotion) runs `vec` on the raw arrays, in chunks over the thread pool; any other
+/// layout takes the generic strided loop with `f`.
+template <typename F>
+Tensor unary_float_kernel_vec(const Tensor& a, const char* op, VecUnary vec, F f) {
+  Tensor x = is_floating(a.dtype()) ? a : cast(a, DType::Float32);
+  if (!x.is_contiguous()) return unary_float_kernel(x, op, f);
+  Tensor out = empty(x.shape(), x.dtype());
+  const int64_t n = x.numel();
+  constexpr int64_t kGrain = 1 << 15;
+  if (x.dtype() == DType::Float32) {
+    const float* in = x.data<float>();
+    float* o = out.data<float>();
+    parallel_for(n, kGrain, [&](int64_t b, int64_t e) { vec.f32(in + b, o + b, e - b); });
+  } else {
+    const double* in = x.data<double>();
+    double* o = out.data<double>();
+    parallel_for(n, kGrain, [&](int64_t b, int64_t e) { vec.f64(in + b, o + b, e - b); });
+  }
   return out;
 }
 

@@ -1,9 +1,11 @@
 // Neural-network functions that need a kernel of their own for speed or numerical stability:
 // softmax / log_softmax (max-subtracted), nll_loss, constant_pad_nd. The rest of
 // gradcore.nn.functional is composed from ops in Python.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "gradcore/kernels/vec_math.h"
 #include "gradcore/ops/internal.h"
 
 namespace gradcore {
@@ -29,21 +31,13 @@ DimSplit split_at(const Shape& shape, int64_t dim) {
 // The max is exactly representable in T, so x - m is computed exactly as PyTorch does.
 // The common case, softmax over the last (contiguous) dim: one row at a time, in registers.
 template <typename T, bool kLog>
-void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
+void softmax_rows_serial(const T* x, T* y, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; ++r, x += n, y += n) {
-    T m = -std::numeric_limits<T>::infinity();
-    bool nan = false;
-    for (int64_t i = 0; i < n; ++i) {
-      m = x[i] > m ? x[i] : m;
-      nan |= x[i] != x[i];
-    }
-    if (nan) m = std::numeric_limits<T>::quiet_NaN();
-    double sum = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const T e = std::exp(x[i] - m);
-      sum += static_cast<double>(e);
-      if constexpr (!kLog) y[i] = e;
-    }
+    const T m = kernels::vec::max(x, n);  // NaN if the row has a NaN
+    // y = exp(x - m) by the vectorised kernel (for log_softmax y is only scratch, overwritten below).
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - m;
+    kernels::vec::exp(y, y, n);
+    const double sum = kernels::vec::sum(y, n);
     if constexpr (kLog) {
       const T shift = static_cast<T>(static_cast<double>(m) + std::log(sum));
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
@@ -52,6 +46,14 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
       for (int64_t i = 0; i < n; ++i) y[i] *= scale;
     }
   }
+}
+
+// Rows are independent: blocks of them go to the thread pool (each row's result does not depend on
+// the split, so the output is deterministic).
+template <typename T, bool kLog>
+void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(n, 1));
+  parallel_for(rows, grain, [&](int64_t b, int64_t e) { softmax_rows_serial<T, kLog>(x + b * n, y + b * n, e - b, n); });
 }
 
 template <typename T, bool kLog>

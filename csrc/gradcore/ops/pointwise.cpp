@@ -380,7 +380,8 @@ struct SqrtBackward0 : Node {
 }  // namespace
 
 Tensor exp(const Tensor& a) {
-  Tensor out = unary_float_kernel(a, "exp", [](auto x) { return std::exp(x); });
+  Tensor out = internal::unary_float_kernel_vec(a, "exp", {kernels::vec::exp, kernels::vec::exp},
+                                                   [](auto x) { return std::exp(x); });
   if (auto node = make_node<ExpBackward0>({a})) {
     node->save("result", node->result, out, true);
     set_history({out}, node);
@@ -389,7 +390,8 @@ Tensor exp(const Tensor& a) {
 }
 
 Tensor log(const Tensor& a) {
-  Tensor out = unary_float_kernel(a, "log", [](auto x) { return std::log(x); });
+  Tensor out = internal::unary_float_kernel_vec(a, "log", {kernels::vec::log, kernels::vec::log},
+                                                   [](auto x) { return std::log(x); });
   if (auto node = make_node<LogBackward0>({a})) {
     node->save("self", node->self, a, false);
     set_history({out}, node);

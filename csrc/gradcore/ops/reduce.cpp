@@ -51,6 +51,10 @@ ReducePlan plan_reduction(const Tensor& a, const std::vector<int64_t>& dims, boo
 // rounding error growing like n/8 instead of n).
 template <typename Acc, typename T>
 Acc sum_row(const T* x, int64_t n, int64_t stride) {
+  // A contiguous floating row summed in double: the vectorised kernel (several double-lane
+  // accumulators, AVX-512/AVX2/baseline by CPU).
+  if constexpr (std::is_same_v<Acc, double> && std::is_floating_point_v<T>)
+    if (stride == 1) return kernels::vec::sum(x, n);
   Acc part[8] = {};
   int64_t i = 0;
   if (stride == 1) {
@@ -63,6 +67,8 @@ Acc sum_row(const T* x, int64_t n, int64_t stride) {
 
 template <typename Acc, typename T>
 Acc sum_squares_row(const T* x, int64_t n, int64_t stride) {
+  if constexpr (std::is_same_v<Acc, double> && std::is_floating_point_v<T>)
+    if (stride == 1) return kernels::vec::sum(x, n, true);
   Acc part[8] = {};
   int64_t i = 0;
   if (stride == 1) {

@@ -46,6 +46,13 @@ Tensor float_op(const Tensor& a, const char* op, const char* node, Save save, F 
   return record(a, internal::unary_float_kernel(a, op, f), node, save, formula);
 }
 
+/// float_op whose contiguous float32/float64 inputs run a vectorised kernel (kernels/vec_math.h).
+template <typename F>
+Tensor float_op_vec(const Tensor& a, const char* op, const char* node, Save save, internal::VecUnary vec, F f,
+                    GradFormula formula) {
+  return record(a, internal::unary_float_kernel_vec(a, op, vec, f), node, save, formula);
+}
+
 /// f(a) elementwise in a's own dtype (`f` is generic: it sees bool, int64_t, float and double).
 template <typename F>
 Tensor same_dtype_kernel(const Tensor& a, F f) {
@@ -152,12 +159,13 @@ Tensor tan(const Tensor& a) {
 }
 
 Tensor tanh(const Tensor& a) {
-  return float_op(a, "tanh", "TanhBackward0", Save::Result, [](auto x) { return std::tanh(x); },
+  return float_op_vec(a, "tanh", "TanhBackward0", Save::Result, {kernels::vec::tanh, kernels::vec::tanh},
+                      [](auto x) { return std::tanh(x); },
                   [](const Tensor& g, const Tensor& r) { return mul(g, rsub(mul(r, r), 1)); });
 }
 
 Tensor sigmoid(const Tensor& a) {
-  return float_op(a, "sigmoid", "SigmoidBackward0", Save::Result,
+  return float_op_vec(a, "sigmoid", "SigmoidBackward0", Save::Result, {kernels::vec::sigmoid, kernels::vec::sigmoid},
                   [](auto x) {
                     using T = decltype(x);
                     return T(1) / (T(1) + std::exp(-x));
@@ -547,7 +555,8 @@ Tensor gelu(const Tensor& a, const std::string& approximate) {
   GC_CHECK(approximate == "none" || approximate == "tanh", "[gelu] approximate argument must be either none or tanh.");
   check_floating(a, "gelu", "GeluKernelImpl");
   bool tanh_approx = approximate == "tanh";
-  Tensor out = tanh_approx ? internal::unary_float_kernel(a, "gelu", [](auto x) {
+  Tensor out = tanh_approx ? internal::unary_float_kernel_vec(a, "gelu", {kernels::vec::gelu_tanh, kernels::vec::gelu_tanh},
+                                                              [](auto x) {
     using T = decltype(x);
     T inner = T(kGeluBeta) * (x + T(kGeluKappa) * x * x * x);
     return T(0.5) * x * (T(1) + std::tanh(inner));
@@ -565,7 +574,7 @@ Tensor gelu(const Tensor& a, const std::string& approximate) {
 
 Tensor silu(const Tensor& a) {
   check_floating(a, "silu", "silu_cpu");
-  return float_op(a, "silu", "SiluBackward0", Save::Input,
+  return float_op_vec(a, "silu", "SiluBackward0", Save::Input, {kernels::vec::silu, kernels::vec::silu},
                   [](auto x) {
                     using T = decltype(x);
                     return x / (T(1) + std::exp(-x));

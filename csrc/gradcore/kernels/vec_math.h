@@ -1,0 +1,37 @@
+// Vectorised math on contiguous float32/float64 arrays, with runtime CPU dispatch (cpu.h): an
+// AVX-512, an AVX2+FMA and a baseline x86-64 build of the same code (vec_math_impl.h). All are
+// within 2 ulp of the correctly rounded result and treat NaN/inf/±0/subnormals like std:: and
+// PyTorch (exp(-inf) = 0, log(0) = -inf, log(x < 0) = NaN, tanh(±inf) = ±1, NaN in -> NaN out).
+// `y` may alias `x` exactly (in place), not partially.
+#pragma once
+
+#include <cstdint>
+
+namespace gradcore::kernels::vec {
+
+/// y[i] = exp(x[i]).
+void exp(const float* x, float* y, int64_t n);
+void exp(const double* x, double* y, int64_t n);
+/// y[i] = log(x[i]).
+void log(const float* x, float* y, int64_t n);
+void log(const double* x, double* y, int64_t n);
+/// y[i] = tanh(x[i]).
+void tanh(const float* x, float* y, int64_t n);
+void tanh(const double* x, double* y, int64_t n);
+/// y[i] = 1 / (1 + exp(-x[i])).
+void sigmoid(const float* x, float* y, int64_t n);
+void sigmoid(const double* x, double* y, int64_t n);
+/// y[i] = x[i] * sigmoid(x[i]).
+void silu(const float* x, float* y, int64_t n);
+void silu(const double* x, double* y, int64_t n);
+/// y[i] = gelu(x[i], approximate='tanh').
+void gelu_tanh(const float* x, float* y, int64_t n);
+void gelu_tanh(const double* x, double* y, int64_t n);
+/// Largest x[i] (-inf for n == 0); NaN if any x[i] is NaN (PyTorch's max semantics).
+float max(const float* x, int64_t n);
+double max(const double* x, int64_t n);
+/// Sum of x[i] (or of x[i]^2 when `squares`) over a contiguous row, accumulated in double lanes.
+double sum(const float* x, int64_t n, bool squares = false);
+double sum(const double* x, int64_t n, bool squares = false);
+
+}  // namespace gradcore::kernels::vec
