@@ -14,7 +14,8 @@ import gradcore as gc
 
 N4M = 1 << 20  # float32 elements in 4 MiB: an exact size class, so capacity == requested bytes
 BIG = 1 << 21  # above the parallel threshold with room to spare
-PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "python")
+# Subprocesses import the same gradcore as this process (installed, or the in-tree build).
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(gc.__file__)))
 
 
 @pytest.fixture

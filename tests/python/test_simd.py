@@ -17,7 +17,8 @@ import torch
 
 import gradcore
 
-PYTHON_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "python")
+# Subprocesses import the same gradcore as this process (installed, or the in-tree build).
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(gradcore.__file__)))
 
 # Runs in each subprocess: evaluates the kernels on fixed inputs and prints the results as JSON.
 _CHILD = r"""
