@@ -409,6 +409,24 @@ void gemm_float(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   if (K == 0) return scale_c(M, N, beta, C, rs_c, cs_c);
   if (N == 1) return gemv_column(M, K, alpha, A, rs_a, cs_a, B, rs_b, beta, C, rs_c);
   if (M == 1 && cs_b == 1) return gemv_row(N, K, alpha, A, cs_a, B, rs_b, beta, C, cs_c);
+  // With several threads and enough columns, each thread takes a contiguous share of whole NR-column
+  // slivers and runs the blocked product on it alone: one parallel region per GEMM (instead of one per
+  // K slice and packing step), and each thread packs only its own part of B. Every element of C is
+  // still computed by the same kernel in the same order, so results do not depend on the thread count.
+  const int nt = get_num_threads();
+  const int64_t NR = kernel_spec<T>().NR;
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  if (nt > 1 && flops >= (1 << 21) && N >= nt * 4 * NR) {
+    const int64_t slivers = (N + NR - 1) / NR;
+    parallel_for(nt, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t j0 = std::min(N, slivers * t / nt * NR), j1 = std::min(N, slivers * (t + 1) / nt * NR);
+        if (j1 > j0)
+          gemm_blocked(M, j1 - j0, K, alpha, A, rs_a, cs_a, B + j0 * cs_b, rs_b, cs_b, beta, C + j0 * cs_c, rs_c, cs_c);
+      }
+    });
+    return;
+  }
   gemm_blocked(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c);
 }
 
