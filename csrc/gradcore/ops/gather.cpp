@@ -163,11 +163,16 @@ void scatter_checks(const Tensor& self, int64_t dim, const Tensor& index, const 
   check_bounds(index, size_at(self, dim), dim, op);
 }
 
-// The gradient at positions the scatter overwrote is dropped; src receives the gradient there.
-struct ScatterBackward0 : Node {
+// The state the scatter-family nodes share: the dim and the (saved) index tensor.
+struct IndexedAlongDim : Node {
   int64_t dim;
   Tensor index;
-  ScatterBackward0(int64_t d, Tensor i) : dim(d), index(std::move(i)) {}
+  IndexedAlongDim(int64_t d, Tensor i) : dim(d), index(std::move(i)) {}
+};
+
+// The gradient at positions the scatter overwrote is dropped; src receives the gradient there.
+struct ScatterBackward0 : IndexedAlongDim {
+  using IndexedAlongDim::IndexedAlongDim;
   std::string name() const override { return "ScatterBackward0"; }
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
@@ -177,18 +182,14 @@ struct ScatterBackward0 : Node {
   }
 };
 
-struct ScatterBackward1 : Node {
-  int64_t dim;
-  Tensor index;
-  ScatterBackward1(int64_t d, Tensor i) : dim(d), index(std::move(i)) {}
+struct ScatterBackward1 : IndexedAlongDim {
+  using IndexedAlongDim::IndexedAlongDim;
   std::string name() const override { return "ScatterBackward1"; }
   TensorList apply(TensorList&& g) override { return {scatter(g[0], dim, index, Scalar(0))}; }
 };
 
-struct ScatterAddBackward0 : Node {
-  int64_t dim;
-  Tensor index;
-  ScatterAddBackward0(int64_t d, Tensor i) : dim(d), index(std::move(i)) {}
+struct ScatterAddBackward0 : IndexedAlongDim {
+  using IndexedAlongDim::IndexedAlongDim;
   std::string name() const override { return "ScatterAddBackward0"; }
   TensorList apply(TensorList&& g) override {
     TensorList r(2);

@@ -161,6 +161,17 @@ def _fill_in_zeros(grads, refs, strict, create_graph, stage):
     return res
 
 
+def _last_pass(roots, wrt, v, refs, outputs, create_graph, strict, stage, is_outputs_tuple, is_result_tuple):
+    """The final reverse pass shared by vjp/jvp/vhp/hvp: grad of ``roots`` w.r.t. ``wrt`` seeded with ``v``
+    (None results become zeros shaped like ``refs``), then both results packaged as the caller's inputs were."""
+    with set_grad_enabled(True) if create_graph else _nullcontext():
+        grad_res = _autograd_grad(roots, wrt, v, create_graph=create_graph)
+        result = _fill_in_zeros(grad_res, refs, strict, create_graph, stage)
+    outputs = _grad_postprocess(outputs, create_graph)
+    result = _grad_postprocess(result, create_graph)
+    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_result_tuple)
+
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """The outputs of ``func(*inputs)`` and the vector-Jacobian product ``v^T J``: ``(outputs, vjp)``.
 
@@ -181,12 +192,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         elif len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError("The vector v can only be None if the user-provided function returns a single Tensor "
                                "with a single element.")
-    with set_grad_enabled(True if create_graph else _C.is_grad_enabled()):
-        grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_inputs_tuple)
+    return _last_pass(outputs, inputs, v, inputs, outputs, create_graph, strict, "back",
+                      is_outputs_tuple, is_inputs_tuple)
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -211,12 +218,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         grad_outputs = tuple(_zeros_like(out, requires_grad=True) for out in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
-    with set_grad_enabled(True) if create_graph else _nullcontext():
-        grad_res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_outputs_tuple)
+    return _last_pass(grad_inputs, grad_outputs, v, outputs, outputs, create_graph, strict, "back_trick",
+                      is_outputs_tuple, is_outputs_tuple)
 
 
 class _nullcontext:
@@ -332,12 +335,8 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_inputs_tuple, inputs, v, is_outputs_tuple, outputs, jac = _scalar_func_prologue(
             func, inputs, v, create_graph, strict, "vhp")
-    with set_grad_enabled(True if create_graph else _C.is_grad_enabled()):
-        grad_res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_inputs_tuple)
+    return _last_pass(jac, inputs, v, inputs, outputs, create_graph, strict, "double_back",
+                      is_outputs_tuple, is_inputs_tuple)
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
@@ -352,9 +351,5 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
         grad_jac = tuple(_zeros_like(inp, requires_grad=True) for inp in inputs)
         double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict=strict)
-    with set_grad_enabled(True if create_graph else _C.is_grad_enabled()):
-        grad_res = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_inputs_tuple)
+    return _last_pass(double_back, grad_jac, v, inputs, outputs, create_graph, strict, "double_back_trick",
+                      is_outputs_tuple, is_inputs_tuple)

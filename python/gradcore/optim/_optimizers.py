@@ -14,6 +14,28 @@ def _step_tensor():
     return _C.zeros((), dtype=_C.float32)
 
 
+def _gather(optimizer, group, buffers):
+    """The group's parameters that have a gradient, their gradients, their step counters, and for each
+    state name in ``buffers`` the list of those state tensors. State is created on first use: a float32
+    ``step`` and zeroed buffers, in PyTorch's key order."""
+    params, grads, steps = [], [], []
+    columns = {name: [] for name in buffers}
+    for p in group["params"]:
+        if p.grad is None:
+            continue
+        params.append(p)
+        grads.append(p.grad)
+        state = optimizer.state[p]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            for name in buffers:
+                state[name] = _zeros_like(p)
+        steps.append(state["step"])
+        for name in buffers:
+            columns[name].append(state[name])
+    return params, grads, steps, columns
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum (dampening, Nesterov), weight decay and maximize."""
 
@@ -81,31 +103,14 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient; returns closure() when given."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps = [], [], [], [], [], []
             amsgrad = group["amsgrad"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                params.append(p)
-                grads.append(g)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_like(p)
-                exp_avgs.append(state["exp_avg"])
-                exp_avg_sqs.append(state["exp_avg_sq"])
-                if amsgrad:
-                    max_sqs.append(state["max_exp_avg_sq"])
-                steps.append(state["step"])
+            names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if amsgrad else [])
+            params, grads, steps, buf = _gather(self, group, names)
             if not params:
                 continue
             beta1, beta2 = group["betas"]
-            _C._adam_step(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, group["lr"], beta1, beta2,
-                          group["eps"], group["weight_decay"], amsgrad, group["maximize"],
+            _C._adam_step(params, grads, buf["exp_avg"], buf["exp_avg_sq"], buf.get("max_exp_avg_sq", []), steps,
+                          group["lr"], beta1, beta2, group["eps"], group["weight_decay"], amsgrad, group["maximize"],
                           group["decoupled_weight_decay"])
         return loss
 
@@ -144,30 +149,12 @@ class RMSprop(Optimizer):
         """One update of every parameter that has a gradient; returns closure() when given."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
-            params, grads, square_avgs, grad_avgs, bufs, steps = [], [], [], [], [], []
             momentum, centered = group["momentum"], group["centered"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                params.append(p)
-                grads.append(g)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["square_avg"] = _zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = _zeros_like(p)
-                square_avgs.append(state["square_avg"])
-                steps.append(state["step"])
-                if momentum > 0:
-                    bufs.append(state["momentum_buffer"])
-                if centered:
-                    grad_avgs.append(state["grad_avg"])
+            names = ["square_avg"] + (["momentum_buffer"] if momentum > 0 else []) + (["grad_avg"] if centered else [])
+            params, grads, steps, buf = _gather(self, group, names)
             if not params:
                 continue
-            _C._rmsprop_step(params, grads, square_avgs, grad_avgs, bufs, steps, group["lr"], group["alpha"],
+            _C._rmsprop_step(params, grads, buf["square_avg"], buf.get("grad_avg", []), buf.get("momentum_buffer", []),
+                             steps, group["lr"], group["alpha"],
                              group["eps"], group["weight_decay"], momentum, centered, group["maximize"])
         return loss
