@@ -14,8 +14,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -36,80 +38,157 @@ int usable_cores() {
 std::atomic<int> num_threads{0};  // 0: not chosen yet (the default is usable_cores())
 thread_local bool in_parallel = false;
 
-// One parallel_for: chunk i covers [i * chunk, min(n, (i + 1) * chunk)); threads claim chunks.
+// One parallel_for. Chunk i covers [i * chunk, min(n, (i + 1) * chunk)). The chunks are dealt out in
+// contiguous blocks, one per thread (block 0 to the caller, block w + 1 to worker w), so a thread
+// sees the same part of the data from one call to the next and finds it still in its own cache
+// (a 4 MB tensor split over two cores stays in their L2s). A thread that runs out of its own block
+// takes chunks from the others': one that is descheduled or slow to wake does not hold up the rest.
 struct Job {
-  const std::function<void(int64_t, int64_t)>* f;
-  int64_t n, chunk, nchunks;
-  std::atomic<int64_t> next{0};
+  struct alignas(64) Block {
+    std::atomic<int64_t> next{0};  // the next chunk to claim
+    int64_t end = 0;               // one past the block's last chunk
+  };
+
+  const std::function<void(int64_t, int64_t)>* f = nullptr;
+  int64_t n = 0, chunk = 1, nchunks = 0;
+  int nblocks = 0;
+  std::unique_ptr<Block[]> blocks;
   std::atomic<bool> failed{false};
   std::exception_ptr error;  // the first exception, written by whoever set `failed`
 
-  void run() {
-    for (;;) {
-      int64_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= nchunks) return;
-      int64_t begin = i * chunk;
-      try {
-        (*f)(begin, std::min(n, begin + chunk));
-      } catch (...) {
-        if (!failed.exchange(true)) error = std::current_exception();
-        next.store(nchunks, std::memory_order_relaxed);  // skip what is left
+  Job(const std::function<void(int64_t, int64_t)>* fn, int64_t total, int64_t chunk_len, int threads)
+      : f(fn), n(total), chunk(chunk_len), nchunks((total + chunk_len - 1) / chunk_len), nblocks(threads),
+        blocks(new Block[static_cast<size_t>(threads)]) {
+    for (int b = 0; b < threads; ++b) {
+      blocks[b].next.store(nchunks * b / threads, std::memory_order_relaxed);
+      blocks[b].end = nchunks * (b + 1) / threads;
+    }
+  }
+
+  // Runs chunks until none is left: the thread's own block first, then the others'.
+  void run(int self) {
+    for (int k = 0; k < nblocks; ++k) {
+      Block& b = blocks[(self + k) % nblocks];
+      for (;;) {
+        const int64_t i = b.next.fetch_add(1, std::memory_order_relaxed);
+        if (i >= b.end) break;
+        const int64_t begin = i * chunk;
+        try {
+          (*f)(begin, std::min(n, begin + chunk));
+        } catch (...) {
+          if (!failed.exchange(true)) error = std::current_exception();
+          for (int c = 0; c < nblocks; ++c) blocks[c].next.store(blocks[c].end, std::memory_order_relaxed);
+          return;  // skip what is left
+        }
       }
     }
   }
 };
 
+// Tells the core this is a spin-wait loop (saves power, and a hyperthread sibling gets the core).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Waits (spinning, then yielding) until `done()`; for waits expected to last microseconds.
+template <typename Done>
+void spin_until(Done done) {
+  for (int i = 0; !done(); ++i) {
+    if (i < 4096)
+      cpu_relax();
+    else
+      std::this_thread::yield();
+  }
+}
+
+// Note [Pool wake-up]: a worker that finished a job polls for the next one for about kSpinTime
+// before it sleeps on the condition variable. Training loops run many mid-sized kernels back to
+// back, and a futex wake-up costs more (tens of microseconds when the worker's core has gone idle)
+// than most of those kernels; this is what OpenMP runtimes do too. The handshake is lock-free on
+// the fast path: the submitter publishes `job` and bumps `generation`, and takes `mu` to notify
+// only when a worker is asleep (`sleepers`, read after the bump; a worker counts itself in before
+// its last check under `mu`, so no wake-up is lost). A worker counts itself `active` before it reads
+// `job`, and the submitter clears `job` before it waits for `active` to drop to zero, so no worker
+// can touch a job after parallel_for returned (all four accesses are sequentially consistent).
+constexpr auto kSpinTime = std::chrono::microseconds(200);
+
 struct Pool {
   std::mutex submit;  // held by the thread running a region (and by resizing)
-  std::mutex mu;      // guards everything below
-  std::condition_variable wake, idle;
+  std::mutex mu;      // guards sleeping and `stop`
+  std::condition_variable wake;
   std::vector<std::thread> workers;
-  uint64_t generation = 0;  // bumped for each job, so workers see a new one
-  Job* job = nullptr;       // the current job; null between regions
-  int active = 0;           // workers holding `job`
-  bool stop = false;
+  std::atomic<uint64_t> generation{0};  // bumped for each job, so workers see a new one
+  std::atomic<Job*> job{nullptr};       // the current job; null between regions
+  std::atomic<int> active{0};           // workers that may be reading `job`
+  std::atomic<int> sleepers{0};         // workers blocked (or about to block) on `wake`
+  std::atomic<bool> stop{false};
 
-  void work(uint64_t seen) {
-    in_parallel = true;  // a worker's own parallel_for calls run serially
-    std::unique_lock<std::mutex> lock(mu);
-    for (;;) {
-      wake.wait(lock, [&] { return stop || generation != seen; });
-      if (stop) return;
-      seen = generation;
-      Job* j = job;
-      if (j == nullptr) continue;  // woke after the region ended
-      ++active;
-      lock.unlock();
-      j->run();
-      lock.lock();
-      if (--active == 0) idle.notify_all();
+  // Returns the generation after `seen`, or 0 once the pool stops.
+  uint64_t wait_for_work(uint64_t seen) {
+    const auto give_up = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 0;; ++i) {
+      if (stop.load()) return 0;
+      const uint64_t g = generation.load();
+      if (g != seen) return g;
+      if ((i & 255) == 255 && std::chrono::steady_clock::now() > give_up) break;
+      cpu_relax();
     }
+    std::unique_lock<std::mutex> lock(mu);
+    sleepers.fetch_add(1);
+    wake.wait(lock, [&] { return stop.load() || generation.load() != seen; });
+    sleepers.fetch_sub(1);
+    return stop.load() ? 0 : generation.load();
+  }
+
+  void work(int index, uint64_t seen) {
+    in_parallel = true;  // a worker's own parallel_for calls run serially
+    while ((seen = wait_for_work(seen)) != 0) {
+      active.fetch_add(1);
+      if (Job* j = job.load()) j->run(index + 1);
+      active.fetch_sub(1);
+    }
+  }
+
+  // Starts `j` on the workers; the caller then runs its own share and calls finish().
+  void start(Job* j) {
+    job.store(j);
+    generation.fetch_add(1);
+    if (sleepers.load() > 0) {
+      { std::lock_guard<std::mutex> lock(mu); }  // a worker between its check and its wait is now waiting
+      wake.notify_all();
+    }
+  }
+
+  // Waits until no worker can still touch the current job.
+  void finish() {
+    job.store(nullptr);
+    spin_until([&] { return active.load() == 0; });
   }
 
   // Stops and joins all workers. Caller holds `submit`.
   void shrink_to_nothing() {
     {
       std::lock_guard<std::mutex> lock(mu);
-      stop = true;
+      stop.store(true);
     }
     wake.notify_all();
     for (auto& t : workers) t.join();
     workers.clear();
-    stop = false;
+    stop.store(false);
   }
 
   // Makes the pool have `count` workers. Caller holds `submit` (so no region is running).
   void resize(size_t count) {
     if (workers.size() == count) return;
     shrink_to_nothing();
-    uint64_t g;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      g = generation;
-    }
+    const uint64_t g = generation.load();
     for (size_t i = 0; i < count; ++i) {
       try {
-        workers.emplace_back([this, g] { work(g); });
+        workers.emplace_back([this, i, g] { work(static_cast<int>(i), g); });
       } catch (const std::system_error&) {  // no more threads: make do with those we have
         break;
       }
@@ -190,28 +269,15 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   }
   p.resize(static_cast<size_t>(threads - 1));
 
-  // Up to 4 chunks per thread (each >= grain), claimed dynamically: on a shared machine a thread
-  // that gets descheduled does not hold up the others.
-  Job job;
-  job.f = &f;
-  job.n = n;
-  job.nchunks = std::min<int64_t>(n / grain, 4 * static_cast<int64_t>(p.workers.size() + 1));
-  job.chunk = (n + job.nchunks - 1) / job.nchunks;
-  job.nchunks = (n + job.chunk - 1) / job.chunk;
-  {
-    std::lock_guard<std::mutex> lock(p.mu);
-    p.job = &job;
-    ++p.generation;
-  }
-  p.wake.notify_all();
+  // Up to 4 chunks per thread (each >= grain), so a thread has something to take from a slow one.
+  const int team = static_cast<int>(p.workers.size()) + 1;
+  const int64_t nchunks = std::min<int64_t>(n / grain, 4 * static_cast<int64_t>(team));
+  Job job(&f, n, (n + nchunks - 1) / nchunks, team);
+  p.start(&job);
   in_parallel = true;
-  job.run();
+  job.run(0);
   in_parallel = false;
-  {
-    std::unique_lock<std::mutex> lock(p.mu);
-    p.idle.wait(lock, [&] { return p.active == 0; });  // every chunk is claimed: wait for the last ones
-    p.job = nullptr;
-  }
+  p.finish();
   if (job.failed.load()) std::rethrow_exception(job.error);
 }
 
