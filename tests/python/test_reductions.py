@@ -112,7 +112,7 @@ def test_max_all_gradient_with_nan_goes_to_the_nans():
 
 
 def test_long_float32_sum_is_accurate():
-    """16M float32 values: the double accumulator keeps the sum within 1e-6 of numpy's float64 sum."""
+    """16M float32 values: the sum (float blocks, added in double) stays within 1e-6 of numpy's float64 sum."""
     a = np.random.default_rng(0).uniform(0.5, 1.5, 1 << 24).astype(np.float32)
     expected = a.astype(np.float64).sum()
     t = gradcore.from_numpy(a)

