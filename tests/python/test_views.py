@@ -157,3 +157,28 @@ def test_double_backward_through_write_into_view():
     assert g.tolist() == [1.0, 12.0, 27.0]
     (gg,) = gradcore.autograd.grad(g.sum(), x)
     assert gg.tolist() == [0.0, 12.0, 18.0]
+
+
+@pytest.mark.parametrize("shape, perm", [
+    ((1024, 1024), (1, 0)),       # the benchmark's x.t().contiguous()
+    ((33, 70), (1, 0)),           # partial tiles on both sides
+    ((3, 40, 65), (0, 2, 1)),     # a batch of transposes
+    ((40, 3, 65), (2, 1, 0)),     # the tiled dims are not adjacent in the input
+    ((31, 200), (1, 0)),          # too short to tile
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_transposed_copies_are_exact(shape, perm, dtype, threads):
+    """Copies of transposed views (walked in tiles) match numpy, element for element."""
+    before = gradcore.get_num_threads()
+    gradcore.set_num_threads(threads)
+    try:
+        a = (np.random.default_rng(1).standard_normal(shape) * 100).astype(dtype)
+        want = np.ascontiguousarray(a.transpose(perm))
+        x = gradcore.from_numpy(a).permute(*perm)
+        np.testing.assert_array_equal(H.to_numpy(x.contiguous()), want)
+        np.testing.assert_array_equal(H.to_numpy(x.clone()), want)
+        if dtype == "float32":
+            np.testing.assert_array_equal(H.to_numpy(x.double()), want.astype(np.float64))
+    finally:
+        gradcore.set_num_threads(before)

@@ -230,11 +230,56 @@ void for_each_row_parallel(const LoopPlan<N>& p, std::array<char*, N> base, cons
   });
 }
 
+namespace detail {
+
+/// Side of the square tiles a transposing unary loop walks.
+constexpr int64_t kTransposeTile = 32;
+
+/// out[i] = f(in[i]) when the output's rows are contiguous and the input is contiguous along the
+/// next dim instead (a transpose, x.t().contiguous()). Row by row, each input element would sit on
+/// its own cache line; square tiles touch whole lines on both sides (3-4x faster at 1024x1024).
+/// Returns false, doing nothing, when the plan has no such shape.
+template <typename Out, typename In, typename F>
+bool transposing_unary_loop(const LoopPlan<2>& plan, const std::array<char*, 2>& base, F& f) {
+  const int c = plan.ndim - 1, r = plan.ndim - 2;
+  if (plan.ndim < 2 || plan.strides[0][c] != 1 || plan.strides[1][r] != 1 || plan.strides[1][c] == 1) return false;
+  const int64_t rows = plan.shape[r], cols = plan.shape[c];
+  if (rows < kTransposeTile || cols < kTransposeTile) return false;
+  if (!split_safe<2>(plan, base, {sizeof(Out), sizeof(In)}, false)) return false;
+  const int64_t out_row = plan.strides[0][r], in_col = plan.strides[1][c];
+  // The dims before the two tiled ones, as the outer rows of a plan whose innermost dim is unit.
+  LoopPlan<2> slices = plan;
+  slices.ndim = plan.ndim - 1;
+  slices.shape[r] = 1;
+  const int64_t nslices = outer_rows<2>(slices), row_blocks = (rows + kTransposeTile - 1) / kTransposeTile;
+  const int64_t grain = std::max<int64_t>(1, kParallelGrainElements / (kTransposeTile * cols));
+  parallel_for(nslices * row_blocks, grain, [&](int64_t u, int64_t end) {
+    std::array<int64_t, kMaxDims> counter{};
+    std::array<char*, 2> ptr;
+    for (; u < end; ++u) {
+      seek_row<2>(slices, base, {sizeof(Out), sizeof(In)}, u / row_blocks, counter, ptr);
+      Out* o = reinterpret_cast<Out*>(ptr[0]);
+      const In* a = reinterpret_cast<const In*>(ptr[1]);
+      const int64_t i0 = (u % row_blocks) * kTransposeTile, i1 = std::min(rows, i0 + kTransposeTile);
+      for (int64_t j0 = 0; j0 < cols; j0 += kTransposeTile) {
+        const int64_t j1 = std::min(cols, j0 + kTransposeTile);
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t j = j0; j < j1; ++j) o[i * out_row + j] = f(a[i + j * in_col]);
+      }
+    }
+  });
+  return true;
+}
+
+}  // namespace detail
+
 /// out[i] = f(in[i]) over a broadcast plan. The contiguous row is a separate loop so it vectorises.
 template <typename Out, typename In, typename F>
 void unary_loop(const Tensor& out, const Tensor& in, F f) {
   auto plan = make_plan<2>(out.shape(), {out.impl(), in.impl()});
-  for_each_row_parallel<2>(plan, {static_cast<char*>(out.raw_data()), static_cast<char*>(in.raw_data())},
+  const std::array<char*, 2> base{static_cast<char*>(out.raw_data()), static_cast<char*>(in.raw_data())};
+  if (detail::transposing_unary_loop<Out, In>(plan, base, f)) return;
+  for_each_row_parallel<2>(plan, base,
                   {sizeof(Out), sizeof(In)}, [&](std::array<char*, 2> p, int64_t n, std::array<int64_t, 2> s) {
                     Out* __restrict o = reinterpret_cast<Out*>(p[0]);
                     const In* __restrict a = reinterpret_cast<const In*>(p[1]);
