@@ -211,6 +211,54 @@ const KernelSpec<T>& kernel_spec() {
 }
 
 // ---- Packing ------------------------------------------------------------------------------------
+// Packing a row-major A (or a column-major B) transposes it. Element by element that is a load and a
+// store per float, about as slow as the multiply itself for 128-row products; with AVX-512 the
+// floats go through 16 x 16 register transposes instead (4 shuffle stages), several times faster.
+#ifdef GC_GEMM_X86
+// dst[c * dst_stride + r] = src[r * src_stride + c] for r < rows (<= 16), c < 16.
+GC_AVX512_TARGET void transpose_16_avx512(const float* src, int64_t src_stride, int rows, float* dst,
+                                          int64_t dst_stride) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_loadu_ps(src + i * src_stride) : _mm512_setzero_ps();
+  for (int i = 0; i < 8; ++i) {  // per 128-bit lane k: rows 2i, 2i+1 at columns 4k, 4k+1 / 4k+2, 4k+3
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4i + c], lane k: rows 4i..4i+3 at column 4k + c
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1);
+  for (int c = 0; c < 4; ++c) {  // gather lane k of the four row groups: column 4k + c
+    const __m512 s0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), s1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+    const __m512 s2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), s3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+    _mm512_mask_storeu_ps(dst + c * dst_stride, keep, _mm512_shuffle_f32x4(s0, s2, 0x88));
+    _mm512_mask_storeu_ps(dst + (4 + c) * dst_stride, keep, _mm512_shuffle_f32x4(s1, s3, 0x88));
+    _mm512_mask_storeu_ps(dst + (8 + c) * dst_stride, keep, _mm512_shuffle_f32x4(s0, s2, 0xDD));
+    _mm512_mask_storeu_ps(dst + (12 + c) * dst_stride, keep, _mm512_shuffle_f32x4(s1, s3, 0xDD));
+  }
+}
+#endif
+
+// dst[p * dst_stride + r] = src[r * src_stride + p] for r < rows (<= 16), p < len: the transposing
+// copy both packings need, in 16 x 16 blocks where AVX-512 is there.
+template <typename T>
+void transpose_rows(const T* src, int64_t src_stride, int64_t rows, int64_t len, T* dst, int64_t dst_stride) {
+  int64_t p0 = 0;
+#ifdef GC_GEMM_X86
+  if constexpr (std::is_same_v<T, float>) {
+    static const bool avx512 = cpu_capability() == CpuCapability::AVX512;
+    if (avx512 && rows <= 16)
+      for (; p0 + 16 <= len; p0 += 16)
+        transpose_16_avx512(src + p0, src_stride, static_cast<int>(rows), dst + p0 * dst_stride, dst_stride);
+  }
+#endif
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t p = p0; p < len; ++p) dst[p * dst_stride + r] = src[r * src_stride + p];
+}
+
 // Packs the mc x kc block of A (element (i, p) at a[i * rs + p * cs]) as MR-row slivers: sliver s
 // holds rows s*MR.. in column-major order (p outer, i inner), zero-padded to a multiple of MR.
 template <typename T>
@@ -220,10 +268,7 @@ void pack_a(int MR, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, 
     T* dst = out + ir * kc;
     if (mr < MR) std::memset(static_cast<void*>(dst), 0, sizeof(T) * MR * kc);
     if (cs == 1) {  // rows are contiguous: read along rows
-      for (int64_t i = 0; i < mr; ++i) {
-        const T* src = a + (ir + i) * rs;
-        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
-      }
+      transpose_rows<T>(a + ir * rs, rs, mr, kc, dst, MR);
     } else {
       for (int64_t p = 0; p < kc; ++p) {
         const T* src = a + ir * rs + p * cs;
@@ -243,7 +288,10 @@ void pack_b(int NR, int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, 
     if (nr < NR) std::memset(static_cast<void*>(dst), 0, sizeof(T) * NR * kc);
     if (cs == 1) {
       for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, b + p * rs + jr, sizeof(T) * nr);
-    } else {  // columns are (closer to) contiguous: read down columns
+    } else if (rs == 1) {  // columns are contiguous: transpose them in groups of 16
+      for (int64_t j0 = 0; j0 < nr; j0 += 16)
+        transpose_rows<T>(b + (jr + j0) * cs, cs, std::min<int64_t>(16, nr - j0), kc, dst + j0, NR);
+    } else {  // columns are closer to contiguous: read down columns
       for (int64_t j = 0; j < nr; ++j) {
         const T* src = b + (jr + j) * cs;
         for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = src[p * rs];
@@ -409,6 +457,17 @@ void gemm_float(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   if (K == 0) return scale_c(M, N, beta, C, rs_c, cs_c);
   if (N == 1) return gemv_column(M, K, alpha, A, rs_a, cs_a, B, rs_b, beta, C, rs_c);
   if (M == 1 && cs_b == 1) return gemv_row(N, K, alpha, A, cs_a, B, rs_b, beta, C, cs_c);
+  // Tiles are MR x NR (14 x 32 floats with AVX-512): with few columns most of each tile would be
+  // padding (N = 10 fills 31% of it), so such a product runs as C^T = B^T A^T, which only swaps
+  // strides, when that pads much less. Each element is the same dot product in the same order.
+  {
+    const KernelSpec<T>& ks = kernel_spec<T>();
+    const auto padded = [](int64_t rows, int64_t cols, int64_t mr, int64_t nr) {
+      return static_cast<double>((rows + mr - 1) / mr * mr) * static_cast<double>((cols + nr - 1) / nr * nr);
+    };
+    if (padded(N, M, ks.MR, ks.NR) * 1.25 < padded(M, N, ks.MR, ks.NR))
+      return gemm_float<T>(N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c);
+  }
   // With several threads and enough columns, each thread takes a contiguous share of whole NR-column
   // slivers and runs the blocked product on it alone: one parallel region per GEMM (instead of one per
   // K slice and packing step), and each thread packs only its own part of B. Every element of C is
