@@ -317,7 +317,8 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
       });
 }
 
-/// out[i] = f(c[i], a[i], b[i]) over a broadcast plan (where, lerp-like ops).
+/// out[i] = f(c[i], a[i], b[i]) over a broadcast plan (where, lerp-like ops), with flat loops for the
+/// contiguous and where(c, x, number) rows.
 template <typename Out, typename C, typename A, typename B, typename F>
 void ternary_loop(const Tensor& out, const Tensor& c, const Tensor& a, const Tensor& b, F f) {
   auto plan = make_plan<4>(out.shape(), {out.impl(), c.impl(), a.impl(), b.impl()});
@@ -330,7 +331,14 @@ void ternary_loop(const Tensor& out, const Tensor& c, const Tensor& a, const Ten
                     const C* x = reinterpret_cast<const C*>(p[1]);
                     const A* y = reinterpret_cast<const A*>(p[2]);
                     const B* z = reinterpret_cast<const B*>(p[3]);
-                    for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]], y[i * s[2]], z[i * s[3]]);
+                    if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {
+                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], z[i]);
+                    } else if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 0) {  // where(c, x, 0)
+                      const B zv = *z;
+                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i], zv);
+                    } else {
+                      for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(x[i * s[1]], y[i * s[2]], z[i * s[3]]);
+                    }
                   });
 }
 

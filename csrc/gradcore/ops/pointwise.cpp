@@ -1,4 +1,5 @@
 // Pointwise ops. Each op's forward and its backward node sit together in one block.
+#include <cstring>
 #include <cmath>
 
 #include "gradcore/ops/internal.h"
@@ -433,8 +434,23 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = empty(shape, t);
   Tensor x = a.dtype() == t ? a : internal::cast(a, t), y = b.dtype() == t ? b : internal::cast(b, t);
   GC_DISPATCH_ALL(t, [&] {
-    kernels::ternary_loop<scalar_t, bool, scalar_t, scalar_t>(out, cond, x, y,
-                                                              [](bool c, scalar_t u, scalar_t v) { return c ? u : v; });
+    kernels::ternary_loop<scalar_t, bool, scalar_t, scalar_t>(out, cond, x, y, [](bool c, scalar_t u, scalar_t v) {
+      // Branch-free, so the loop vectorises: masks are data (random ones mispredict every other
+      // element) and a bit select keeps NaN, inf and -0.0 of the chosen operand as they are.
+      if constexpr (sizeof(scalar_t) == 4 || sizeof(scalar_t) == 8) {
+        using Bits = std::conditional_t<sizeof(scalar_t) == 4, uint32_t, uint64_t>;
+        Bits bu, bv;
+        std::memcpy(&bu, &u, sizeof u);
+        std::memcpy(&bv, &v, sizeof v);
+        const Bits m = Bits(0) - static_cast<Bits>(c);
+        const Bits r = (bu & m) | (bv & ~m);
+        scalar_t out_value;
+        std::memcpy(&out_value, &r, sizeof r);
+        return out_value;
+      } else {
+        return c ? u : v;
+      }
+    });
   });
   if (auto node = make_node<WhereBackward0>({Tensor(), a, b})) {
     node->save("condition", node->condition, cond, false);
