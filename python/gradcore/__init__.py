@@ -114,11 +114,15 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-# Function forms of the Tensor methods (torch.add(x, y) == x.add(y)).
+# Function forms of the Tensor methods (torch.add(x, y) == x.add(y)). A C++ method is exported as
+# the builtin function behind it, so gradcore.add(x, y) costs what x.add(y) does (no Python frame in
+# between); the first argument is positional (PyTorch also accepts it as input=).
 def _function(name):
-    method = getattr(Tensor, name)
+    method = Tensor.__dict__[name]
+    if hasattr(method, "__func__"):
+        return method.__func__
 
-    def fn(input, *args, **kwargs):
+    def fn(input, *args, **kwargs):  # a method written in Python (gradcore/_tensor.py)
         return method(input, *args, **kwargs)
 
     fn.__name__ = name
