@@ -495,7 +495,7 @@ void gemm_float(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   const int nt = get_num_threads();
   const int64_t NR = kernel_spec<T>().NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (nt > 1 && flops >= (1 << 21) && N >= nt * 4 * NR) {
+  if (nt > 1 && flops >= (1 << 21) && N >= nt * 2 * NR) {
     const int64_t slivers = (N + NR - 1) / NR;
     parallel_for(nt, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
