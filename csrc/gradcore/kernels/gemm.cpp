@@ -232,6 +232,10 @@ const KernelSpec<T>& kernel_spec() {
 // floats go through 16 x 16 register transposes instead (4 shuffle stages), several times faster.
 #ifdef GC_GEMM_X86
 // dst[c * dst_stride + r] = src[r * src_stride + c] for r < rows (<= 16), c < 16.
+// GCC 12's unpacklo/hi intrinsics pass an "undefined" vector that -Wuninitialized flags (a
+// false positive in the header); silenced for this function only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
 GC_AVX512_TARGET void transpose_16_avx512(const float* src, int64_t src_stride, int rows, float* dst,
                                           int64_t dst_stride) {
   __m512 r[16], t[16];
@@ -256,6 +260,7 @@ GC_AVX512_TARGET void transpose_16_avx512(const float* src, int64_t src_stride, 
     _mm512_mask_storeu_ps(dst + (12 + c) * dst_stride, keep, _mm512_shuffle_f32x4(s1, s3, 0xDD));
   }
 }
+#pragma GCC diagnostic pop
 #endif
 
 // dst[p * dst_stride + r] = src[r * src_stride + p] for r < rows (<= 16), p < len: the transposing

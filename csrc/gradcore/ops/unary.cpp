@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "gradcore/grad_mode.h"
 #include "gradcore/ops/internal.h"
 
 namespace gradcore {
@@ -185,6 +186,13 @@ Tensor relu(const Tensor& a) {
   // x < 0 ? 0 : x keeps NaN and -0.0 as PyTorch does; the gradient passes where the result is not <= 0.
   return record(a, same_dtype_kernel(a, [](auto x) { using T = decltype(x); return x < T(0) ? T(0) : x; }), "ReluBackward0",
                 Save::Result, [](const Tensor& g, const Tensor& r) {
+                  // Plain backward: one fused pass (PyTorch's threshold_backward). Building a graph
+                  // (create_graph): differentiable ops, so the gradient can be differentiated again.
+                  if (!GradMode::is_enabled() && g.dtype() == r.dtype())
+                    return internal::binary_kernel(g, r, g.dtype(), g.dtype(), "relu", [](auto gv, auto rv) {
+                      using T = decltype(gv);
+                      return !(rv <= decltype(rv)(0)) ? gv : T(0);
+                    });
                   Tensor pass = internal::binary_kernel(r, zero_scalar(r), r.dtype(), DType::Bool, "relu",
                                                         [](auto x, auto z) { return !(x <= z); });
                   return where(pass, g, zero_scalar(g));
