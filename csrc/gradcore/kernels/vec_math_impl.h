@@ -5,9 +5,10 @@
 // that namespace may be instantiated here (no std templates): everything is a builtin or our own.
 //
 // Algorithms (per element, branch-free, special values by selects):
-//   exp:  n = round(x / ln2), r = x - n*ln2 (ln2 split hi/lo, Cody-Waite), exp(r) by fdlibm's rational
-//         form 1 + r + r*c/(2 - c), scaled by 2^n as two factors 2^(n/2) * 2^(n - n/2) so gradual
-//         underflow rounds once and overflow gives inf. x is clamped first so n fits an integer.
+//   exp:  n = round(x / ln2), r = x - n*ln2 (ln2 split hi/lo, Cody-Waite), exp(r) by a degree-7
+//         polynomial (float) or fdlibm's rational form 1 + r + r*c/(2 - c) (double), scaled by 2^n
+//         as two factors 2^(n/2) * 2^(n - n/2) so gradual underflow rounds once and overflow gives
+//         inf. x is clamped first so n fits an integer.
 //   log:  x = 2^k * m with m in [sqrt(1/2), sqrt(2)) (subnormals pre-scaled), fdlibm's
 //         log(1+f) = f - hfsq + s*(hfsq + R(s^2)), s = f / (2 + f), plus k*ln2 (hi/lo).
 //   tanh: |x| < 0.625: odd polynomial (float) / rational (double) from Cephes; else
@@ -166,8 +167,21 @@ __attribute__((always_inline)) inline Vec<T> vexp(Vec<T> x0) {
   Vec<T> hi = x - n * Tr::kLn2Hi;
   Vec<T> lo = n * Tr::kLn2Lo;
   Vec<T> r = hi - lo;
-  Vec<T> c = Tr::exp_c(r, r * r);
-  Vec<T> y = T(1) + ((r * c / (T(2) - c) - lo) + hi);
+  Vec<T> y;
+  if constexpr (sizeof(T) == 4) {
+    // float: a degree-7 polynomial on |r| <= ln2/2 (Sleef's minimax coefficients). The rational
+    // form below needs a division, which AVX-512 issues every 10 cycles: it bounded the kernel.
+    Vec<T> u = splat<T>(T(0.000198527617612853646278381f));
+    u = u * r + T(0.00139304355252534151077271f);
+    u = u * r + T(0.00833336077630519866943359f);
+    u = u * r + T(0.0416664853692054748535156f);
+    u = u * r + T(0.166666671633720397949219f);
+    u = u * r + T(0.5f);
+    y = T(1) + (r * r * u + r);
+  } else {
+    Vec<T> c = Tr::exp_c(r, r * r);
+    y = T(1) + ((r * c / (T(2) - c) - lo) + hi);
+  }
   Vec<T> n1 = round_int<T>(n * T(0.5));
   Vec<T> n2 = n - n1;
   y = y * pow2<T>(n1) * pow2<T>(n2);
