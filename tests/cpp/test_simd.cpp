@@ -386,6 +386,29 @@ TEST(SimdMin, NaNPropagatesAndTails) {
   }
 }
 
+// The softmax helpers: exp(x - s) is the exp kernel on the rounded difference, affine is exact for
+// a == 1 or b == 0; every tail length.
+TEST(SimdSoftmaxHelpers, ExpShiftedAndAffineMatchTheirDefinitions) {
+  for (int64_t n = 0; n <= 70; ++n) {
+    std::vector<float> x(n), d(n), want(n), got(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>((i * 37) % 23) * 0.37f - 4.0f;
+    if (n > 3) x[3] = std::numeric_limits<float>::quiet_NaN();
+    const float s = 1.75f;
+    for (int64_t i = 0; i < n; ++i) d[i] = x[i] - s;
+    vec::exp(d.data(), want.data(), n);
+    vec::exp_shifted(x.data(), s, got.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_TRUE(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]))) << n << " " << i;
+    vec::affine(x.data(), 1.0f, -s, got.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_TRUE(got[i] == d[i] || (std::isnan(got[i]) && std::isnan(d[i]))) << n << " " << i;
+    std::vector<double> xd(x.begin(), x.end()), yd(n);
+    vec::affine(xd.data(), 0.25, 0.0, yd.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_TRUE(yd[i] == xd[i] * 0.25 || (std::isnan(yd[i]) && std::isnan(xd[i]))) << n << " " << i;
+  }
+}
+
 TEST(SimdIndexOf, FirstMatchOrNaNAtEveryPosition) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (int64_t n = 0; n <= 70; ++n) {

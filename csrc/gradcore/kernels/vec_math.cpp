@@ -18,6 +18,10 @@
   void silu_f64(const double*, double*, int64_t);                       \
   void gelu_tanh_f32(const float*, float*, int64_t);                    \
   void gelu_tanh_f64(const double*, double*, int64_t);                  \
+  void exp_shifted_f32(const float*, float, float*, int64_t);           \
+  void exp_shifted_f64(const double*, double, double*, int64_t);        \
+  void affine_f32(const float*, float, float, float*, int64_t);         \
+  void affine_f64(const double*, double, double, double*, int64_t);     \
   double sum_f32(const float*, int64_t, bool);                          \
   float max_f32(const float*, int64_t);                                 \
   double max_f64(const double*, int64_t);                               \
@@ -65,6 +69,23 @@ GC_VEC_ENTRY(silu, silu_f32, float)
 GC_VEC_ENTRY(silu, silu_f64, double)
 GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f32, float)
 GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f64, double)
+
+void exp_shifted(const float* x, float s, float* y, int64_t n) {
+  static const auto f = pick(&kernels::avx512::exp_shifted_f32, &kernels::avx2::exp_shifted_f32, &kernels::baseline::exp_shifted_f32);
+  f(x, s, y, n);
+}
+void exp_shifted(const double* x, double s, double* y, int64_t n) {
+  static const auto f = pick(&kernels::avx512::exp_shifted_f64, &kernels::avx2::exp_shifted_f64, &kernels::baseline::exp_shifted_f64);
+  f(x, s, y, n);
+}
+void affine(const float* x, float a, float b, float* y, int64_t n) {
+  static const auto f = pick(&kernels::avx512::affine_f32, &kernels::avx2::affine_f32, &kernels::baseline::affine_f32);
+  f(x, a, b, y, n);
+}
+void affine(const double* x, double a, double b, double* y, int64_t n) {
+  static const auto f = pick(&kernels::avx512::affine_f64, &kernels::avx2::affine_f64, &kernels::baseline::affine_f64);
+  f(x, a, b, y, n);
+}
 
 #define GC_VEC_FOLD_ENTRY(name, fn, T)                                                                    \
   T name(const T* x, int64_t n) {                                                                         \

@@ -27,6 +27,12 @@ void silu(const double* x, double* y, int64_t n);
 /// y[i] = gelu(x[i], approximate='tanh').
 void gelu_tanh(const float* x, float* y, int64_t n);
 void gelu_tanh(const double* x, double* y, int64_t n);
+/// y[i] = exp(x[i] - s) (x[i] - s rounded once, as in a max-subtracted softmax).
+void exp_shifted(const float* x, float s, float* y, int64_t n);
+void exp_shifted(const double* x, double s, double* y, int64_t n);
+/// y[i] = x[i] * a + b (possibly as one fused multiply-add: exact for a == 1 or b == 0).
+void affine(const float* x, float a, float b, float* y, int64_t n);
+void affine(const double* x, double a, double b, double* y, int64_t n);
 /// Largest x[i] (-inf for n == 0); NaN if any x[i] is NaN (PyTorch's max semantics).
 float max(const float* x, int64_t n);
 double max(const double* x, int64_t n);

@@ -417,6 +417,18 @@ __attribute__((always_inline)) inline int64_t index_of_impl(const T* x, int64_t 
   void silu_f64(const double* x, double* y, int64_t n) { apply<double>(x, y, n, vsilu<double>); }        \
   void gelu_tanh_f32(const float* x, float* y, int64_t n) { apply<float>(x, y, n, vgelu_tanh<float>); }  \
   void gelu_tanh_f64(const double* x, double* y, int64_t n) { apply<double>(x, y, n, vgelu_tanh<double>); } \
+  void exp_shifted_f32(const float* x, float s, float* y, int64_t n) {                                   \
+    apply<float>(x, y, n, [s](Vec<float> v) { return vexp<float>(v - s); });                              \
+  }                                                                                                     \
+  void exp_shifted_f64(const double* x, double s, double* y, int64_t n) {                               \
+    apply<double>(x, y, n, [s](Vec<double> v) { return vexp<double>(v - s); });                           \
+  }                                                                                                     \
+  void affine_f32(const float* x, float a, float b, float* y, int64_t n) {                              \
+    apply<float>(x, y, n, [a, b](Vec<float> v) { return v * a + b; });                                    \
+  }                                                                                                     \
+  void affine_f64(const double* x, double a, double b, double* y, int64_t n) {                          \
+    apply<double>(x, y, n, [a, b](Vec<double> v) { return v * a + b; });                                  \
+  }                                                                                                     \
   float max_f32(const float* x, int64_t n) { return extreme_impl<float, true>(x, n); }                 \
   double max_f64(const double* x, int64_t n) { return extreme_impl<double, true>(x, n); }               \
   float min_f32(const float* x, int64_t n) { return extreme_impl<float, false>(x, n); }                \

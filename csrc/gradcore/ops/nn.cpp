@@ -34,17 +34,14 @@ template <typename T, bool kLog>
 void softmax_rows_serial(const T* x, T* y, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; ++r, x += n, y += n) {
     const T m = kernels::vec::max(x, n);  // NaN if the row has a NaN
-    // y = exp(x - m) by the vectorised kernel (for log_softmax y is only scratch, overwritten below).
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - m;
-    kernels::vec::exp(y, y, n);
+    // y = exp(x - m) (for log_softmax y is only scratch, overwritten below). All four passes are
+    // vectorised kernels; the row is in L1 after the first.
+    kernels::vec::exp_shifted(x, m, y, n);
     const double sum = kernels::vec::sum(y, n);
-    if constexpr (kLog) {
-      const T shift = static_cast<T>(static_cast<double>(m) + std::log(sum));
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
-    } else {
-      const T scale = static_cast<T>(1.0 / sum);
-      for (int64_t i = 0; i < n; ++i) y[i] *= scale;
-    }
+    if constexpr (kLog)
+      kernels::vec::affine(x, T(1), -static_cast<T>(static_cast<double>(m) + std::log(sum)), y, n);
+    else
+      kernels::vec::affine(y, static_cast<T>(1.0 / sum), T(0), y, n);
   }
 }
 
