@@ -379,6 +379,9 @@ void gemv_row(int64_t N, int64_t K, T alpha, const T* A, int64_t cs_a, const T* 
 
 // ---- The blocked float/double GEMM ------------------------------------------------------------------
 constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any kernel
+// Products below this many flops run on one thread: the pool's hand-off (about a microsecond when
+// the workers are polling) would cost more than the second core saves.
+constexpr double kParallelMinFlops = 1 << 19;
 
 // One packed kc-deep slice: C[ic.., jc + j0 .. jc + j1) += packed A block (mc rows) x packed B panel
 // columns [j0, j1). Full tiles go straight to C; edge tiles (and strided C) through a local tile.
@@ -421,7 +424,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t 
   const KernelSpec<T>& ks = kernel_spec<T>();
   const int MR = ks.MR, NR = ks.NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  const int64_t nt = flops < (1 << 21) ? 1 : get_num_threads();
+  const int64_t nt = flops < kParallelMinFlops ? 1 : get_num_threads();
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   int64_t nb = ceil_div(M, ks.MC);
   if (nt > 1 && M >= nt * 4 * MR) nb = ceil_div(nb, nt) * nt;
@@ -500,7 +503,7 @@ void gemm_float(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   const int nt = get_num_threads();
   const int64_t NR = kernel_spec<T>().NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (nt > 1 && flops >= (1 << 21) && N >= nt * 2 * NR) {
+  if (nt > 1 && flops >= kParallelMinFlops && N >= nt * 2 * NR) {
     const int64_t slivers = (N + NR - 1) / NR;
     parallel_for(nt, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
