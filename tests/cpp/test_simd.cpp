@@ -350,41 +350,35 @@ TEST(SimdSum, SixteenMillionFloatsWithin1e9) {
   EXPECT_NEAR(vec::sum(d.data(), static_cast<int64_t>(d.size())), rd, 1e-9);
 }
 
-TEST(SimdMax, NaNPropagatesAndTails) {
+// vec::max (kMax) or vec::min: every tail length, a NaN at every position (float and double), and
+// an all-infinite row.
+template <bool kMax>
+void check_extreme() {
+  const auto extreme = [](const auto* x, int64_t n) { return kMax ? vec::max(x, n) : vec::min(x, n); };
+  const float start = kMax ? -kInfF : kInfF;
   for (int64_t n = 0; n <= 70; ++n) {
     std::vector<float> x(n);
     std::vector<double> d(n);
     for (int64_t i = 0; i < n; ++i) d[i] = x[i] = static_cast<float>((i * 37) % 23) - 11.5f;
-    float ref = -kInfF;
-    for (float v : x) ref = std::max(ref, v);
-    EXPECT_EQ(vec::max(x.data(), n), ref) << n;
-    EXPECT_EQ(vec::max(d.data(), n), static_cast<double>(ref)) << n;
+    float ref = start;
+    for (float v : x) ref = kMax ? std::max(ref, v) : std::min(ref, v);
+    EXPECT_EQ(extreme(x.data(), n), ref) << n;
+    EXPECT_EQ(extreme(d.data(), n), static_cast<double>(ref)) << n;
     for (int64_t k = 0; k < n; ++k) {
       std::vector<float> y = x;
       y[k] = std::numeric_limits<float>::quiet_NaN();
-      EXPECT_TRUE(std::isnan(vec::max(y.data(), n))) << n << " " << k;
+      EXPECT_TRUE(std::isnan(extreme(y.data(), n))) << n << " " << k;
+      std::vector<double> yd = d;
+      yd[k] = std::numeric_limits<double>::quiet_NaN();
+      EXPECT_TRUE(std::isnan(extreme(yd.data(), n))) << n << " " << k;
     }
   }
-  const float all_ninf[3] = {-kInfF, -kInfF, -kInfF};
-  EXPECT_EQ(vec::max(all_ninf, 3), -kInfF);
+  const float all_inf[3] = {start, start, start};
+  EXPECT_EQ(extreme(all_inf, 3), start);
 }
 
-TEST(SimdMin, NaNPropagatesAndTails) {
-  for (int64_t n = 0; n <= 70; ++n) {
-    std::vector<float> x(n);
-    std::vector<double> d(n);
-    for (int64_t i = 0; i < n; ++i) d[i] = x[i] = static_cast<float>((i * 37) % 23) - 11.5f;
-    float ref = kInfF;
-    for (float v : x) ref = std::min(ref, v);
-    EXPECT_EQ(vec::min(x.data(), n), ref) << n;
-    EXPECT_EQ(vec::min(d.data(), n), static_cast<double>(ref)) << n;
-    for (int64_t k = 0; k < n; ++k) {
-      std::vector<double> y = d;
-      y[k] = std::numeric_limits<double>::quiet_NaN();
-      EXPECT_TRUE(std::isnan(vec::min(y.data(), n))) << n << " " << k;
-    }
-  }
-}
+TEST(SimdMax, NaNPropagatesAndTails) { check_extreme<true>(); }
+TEST(SimdMin, NaNPropagatesAndTails) { check_extreme<false>(); }
 
 // The softmax helpers: exp(x - s) is the exp kernel on the rounded difference, affine is exact for
 // a == 1 or b == 0; every tail length.

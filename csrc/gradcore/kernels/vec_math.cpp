@@ -52,67 +52,36 @@ F pick(F avx512, F avx2, F base) {
 }
 }  // namespace
 
-#define GC_VEC_ENTRY(name, fn, T)                                                                         \
-  void name(const T* x, T* y, int64_t n) {                                                                \
+// One entry point: `name` with parameter list `params` forwards `args` to the build of `fn` for this CPU.
+#define GC_VEC_ENTRY(Ret, name, fn, params, args)                                                        \
+  Ret name params {                                                                                       \
     static const auto f = pick(&kernels::avx512::fn, &kernels::avx2::fn, &kernels::baseline::fn);        \
-    f(x, y, n);                                                                                           \
+    return f args;                                                                                        \
   }
-GC_VEC_ENTRY(exp, exp_f32, float)
-GC_VEC_ENTRY(exp, exp_f64, double)
-GC_VEC_ENTRY(log, log_f32, float)
-GC_VEC_ENTRY(log, log_f64, double)
-GC_VEC_ENTRY(tanh, tanh_f32, float)
-GC_VEC_ENTRY(tanh, tanh_f64, double)
-GC_VEC_ENTRY(sigmoid, sigmoid_f32, float)
-GC_VEC_ENTRY(sigmoid, sigmoid_f64, double)
-GC_VEC_ENTRY(silu, silu_f32, float)
-GC_VEC_ENTRY(silu, silu_f64, double)
-GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f32, float)
-GC_VEC_ENTRY(gelu_tanh, gelu_tanh_f64, double)
-
-void exp_shifted(const float* x, float s, float* y, int64_t n) {
-  static const auto f = pick(&kernels::avx512::exp_shifted_f32, &kernels::avx2::exp_shifted_f32, &kernels::baseline::exp_shifted_f32);
-  f(x, s, y, n);
-}
-void exp_shifted(const double* x, double s, double* y, int64_t n) {
-  static const auto f = pick(&kernels::avx512::exp_shifted_f64, &kernels::avx2::exp_shifted_f64, &kernels::baseline::exp_shifted_f64);
-  f(x, s, y, n);
-}
-void affine(const float* x, float a, float b, float* y, int64_t n) {
-  static const auto f = pick(&kernels::avx512::affine_f32, &kernels::avx2::affine_f32, &kernels::baseline::affine_f32);
-  f(x, a, b, y, n);
-}
-void affine(const double* x, double a, double b, double* y, int64_t n) {
-  static const auto f = pick(&kernels::avx512::affine_f64, &kernels::avx2::affine_f64, &kernels::baseline::affine_f64);
-  f(x, a, b, y, n);
-}
-
-#define GC_VEC_FOLD_ENTRY(name, fn, T)                                                                    \
-  T name(const T* x, int64_t n) {                                                                         \
-    static const auto f = pick(&kernels::avx512::fn, &kernels::avx2::fn, &kernels::baseline::fn);        \
-    return f(x, n);                                                                                       \
-  }
-GC_VEC_FOLD_ENTRY(max, max_f32, float)
-GC_VEC_FOLD_ENTRY(max, max_f64, double)
-GC_VEC_FOLD_ENTRY(min, min_f32, float)
-GC_VEC_FOLD_ENTRY(min, min_f64, double)
-
-int64_t index_of(const float* x, int64_t n, float v) {
-  static const auto f = pick(&kernels::avx512::index_of_f32, &kernels::avx2::index_of_f32, &kernels::baseline::index_of_f32);
-  return f(x, n, v);
-}
-int64_t index_of(const double* x, int64_t n, double v) {
-  static const auto f = pick(&kernels::avx512::index_of_f64, &kernels::avx2::index_of_f64, &kernels::baseline::index_of_f64);
-  return f(x, n, v);
-}
-
-double sum(const float* x, int64_t n, bool squares) {
-  static const auto f = pick(&kernels::avx512::sum_f32, &kernels::avx2::sum_f32, &kernels::baseline::sum_f32);
-  return f(x, n, squares);
-}
-double sum(const double* x, int64_t n, bool squares) {
-  static const auto f = pick(&kernels::avx512::sum_f64, &kernels::avx2::sum_f64, &kernels::baseline::sum_f64);
-  return f(x, n, squares);
-}
+#define GC_VEC_MAP(name, fn, T) GC_VEC_ENTRY(void, name, fn, (const T* x, T* y, int64_t n), (x, y, n))
+GC_VEC_MAP(exp, exp_f32, float)
+GC_VEC_MAP(exp, exp_f64, double)
+GC_VEC_MAP(log, log_f32, float)
+GC_VEC_MAP(log, log_f64, double)
+GC_VEC_MAP(tanh, tanh_f32, float)
+GC_VEC_MAP(tanh, tanh_f64, double)
+GC_VEC_MAP(sigmoid, sigmoid_f32, float)
+GC_VEC_MAP(sigmoid, sigmoid_f64, double)
+GC_VEC_MAP(silu, silu_f32, float)
+GC_VEC_MAP(silu, silu_f64, double)
+GC_VEC_MAP(gelu_tanh, gelu_tanh_f32, float)
+GC_VEC_MAP(gelu_tanh, gelu_tanh_f64, double)
+GC_VEC_ENTRY(void, exp_shifted, exp_shifted_f32, (const float* x, float s, float* y, int64_t n), (x, s, y, n))
+GC_VEC_ENTRY(void, exp_shifted, exp_shifted_f64, (const double* x, double s, double* y, int64_t n), (x, s, y, n))
+GC_VEC_ENTRY(void, affine, affine_f32, (const float* x, float a, float b, float* y, int64_t n), (x, a, b, y, n))
+GC_VEC_ENTRY(void, affine, affine_f64, (const double* x, double a, double b, double* y, int64_t n), (x, a, b, y, n))
+GC_VEC_ENTRY(float, max, max_f32, (const float* x, int64_t n), (x, n))
+GC_VEC_ENTRY(double, max, max_f64, (const double* x, int64_t n), (x, n))
+GC_VEC_ENTRY(float, min, min_f32, (const float* x, int64_t n), (x, n))
+GC_VEC_ENTRY(double, min, min_f64, (const double* x, int64_t n), (x, n))
+GC_VEC_ENTRY(int64_t, index_of, index_of_f32, (const float* x, int64_t n, float v), (x, n, v))
+GC_VEC_ENTRY(int64_t, index_of, index_of_f64, (const double* x, int64_t n, double v), (x, n, v))
+GC_VEC_ENTRY(double, sum, sum_f32, (const float* x, int64_t n, bool squares), (x, n, squares))
+GC_VEC_ENTRY(double, sum, sum_f64, (const double* x, int64_t n, bool squares), (x, n, squares))
 
 }  // namespace gradcore::kernels::vec
