@@ -249,6 +249,23 @@ def test_sum_of_16m_accurate_with_threads(threads):
     assert abs(float(x.sum()) - (1 << 24) * float(np.float32(0.1))) <= 0.125
 
 
+def test_large_gathers_split_over_threads_match_numpy(threads):
+    # Row gathers (distinct output blocks) run on the pool; repeated indices and strided sources too.
+    gc.set_num_threads(2)
+    a = np.random.default_rng(3).standard_normal((1024, 300)).astype(np.float32)
+    idx = np.random.default_rng(4).integers(0, 1024, 2000)
+    x = gc.from_numpy(a)
+    np.testing.assert_array_equal(x[gc.from_numpy(idx)].numpy(), a[idx])
+    np.testing.assert_array_equal(x.t()[gc.from_numpy(idx % 300)].numpy(), a.T[idx % 300])
+    np.testing.assert_array_equal(x.index_select(0, gc.from_numpy(idx)).numpy(), a[idx])
+    # Writes that repeat a destination stay serial: the last value written wins, as in numpy.
+    y = gc.zeros(1024, 300)
+    y[gc.from_numpy(idx)] = gc.from_numpy(np.repeat(np.arange(2000, dtype=np.float32)[:, None], 300, 1))
+    want = np.zeros((1024, 300), np.float32)
+    want[idx] = np.arange(2000, dtype=np.float32)[:, None]
+    np.testing.assert_array_equal(y.numpy(), want)
+
+
 def test_overlapping_inplace_stays_serial(threads):
     # x[1:] += x[:-1] on an overlapping view keeps the serial (running-sum) result.
     gc.set_num_threads(2)

@@ -138,32 +138,47 @@ Shape rest_strides_of(const Tensor& t, const IndexPlan& p) {
   return s;
 }
 
-// For each b: dst block at dst_off[b] (geometry dst_rest) = f(dst, src block at src_off[b]).
+// For each b: dst block at dst_off[b] (geometry dst_rest) = f(dst, src block at src_off[b]). With
+// `distinct_dst` (every block written once: a gather) large copies are split over the thread pool;
+// writes that may repeat a destination stay serial, where the order decides the result.
 template <typename F>
 void copy_blocks(const Tensor& dst, const Shape& dst_rest, const std::vector<int64_t>& dst_off, const Tensor& src,
-                 const Shape& src_rest, const std::vector<int64_t>& src_off, const Shape& rest_sizes, F f) {
-  if (shape_numel(rest_sizes) == 0) return;
+                 const Shape& src_rest, const std::vector<int64_t>& src_off, const Shape& rest_sizes, F f,
+                 bool distinct_dst = false) {
+  const int64_t block = shape_numel(rest_sizes);
+  if (block == 0) return;
   Tensor d = make_view(dst, rest_sizes, dst_rest, 0), s = make_view(src, rest_sizes, src_rest, 0);
   auto plan = kernels::make_plan<2>(rest_sizes, {d.impl(), s.impl()});
   GC_DISPATCH_ALL(dst.dtype(), [&] {
     using T = scalar_t;
     char* dbase = static_cast<char*>(dst.storage()->data());
     char* sbase = static_cast<char*>(src.storage()->data());
-    for (size_t b = 0; b < dst_off.size(); ++b) {
-      kernels::for_each_row<2>(plan, {dbase + dst_off[b] * sizeof(T), sbase + src_off[b] * sizeof(T)}, {sizeof(T), sizeof(T)},
-                               [&](std::array<char*, 2> ptr, int64_t n, std::array<int64_t, 2> st) {
-                                 T* o = reinterpret_cast<T*>(ptr[0]);
-                                 const T* x = reinterpret_cast<const T*>(ptr[1]);
-                                 for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(o[i * st[0]], x[i * st[1]]);
-                               });
-    }
+    auto run = [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        kernels::for_each_row<2>(plan, {dbase + dst_off[b] * sizeof(T), sbase + src_off[b] * sizeof(T)},
+                                 {sizeof(T), sizeof(T)}, [&](std::array<char*, 2> ptr, int64_t n, std::array<int64_t, 2> st) {
+                                   T* o = reinterpret_cast<T*>(ptr[0]);
+                                   const T* x = reinterpret_cast<const T*>(ptr[1]);
+                                   if (st[0] == 1 && st[1] == 1) {  // whole rows: a flat loop that vectorises
+                                     for (int64_t i = 0; i < n; ++i) o[i] = f(o[i], x[i]);
+                                   } else {
+                                     for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(o[i * st[0]], x[i * st[1]]);
+                                   }
+                                 });
+      }
+    };
+    const int64_t blocks = static_cast<int64_t>(dst_off.size());
+    if (distinct_dst && blocks * block >= kernels::kParallelMinElements)
+      parallel_for(blocks, std::max<int64_t>(1, kernels::kParallelGrainElements / block), run);
+    else
+      run(0, blocks);
   });
 }
 
 Tensor index_kernel(const Tensor& self, const IndexPlan& p) {
   Tensor out = empty(p.out_shape, self.dtype());
   copy_blocks(out, rest_strides_of(out, p), block_offsets(out, p), self, p.rest_strides, source_offsets(self, p),
-              p.rest_sizes, [](auto, auto v) { return v; });
+              p.rest_sizes, [](auto, auto v) { return v; }, /*distinct_dst=*/true);
   return out;
 }
 
