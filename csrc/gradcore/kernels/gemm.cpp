@@ -176,7 +176,7 @@ struct KernelSpec {
 #ifndef GC_GEMM_F32_MR
 #define GC_GEMM_F32_MR 14
 #define GC_GEMM_F32_MC 56
-#define GC_GEMM_F32_KC 384
+#define GC_GEMM_F32_KC 256
 #define GC_GEMM_F32_NC 1024
 #endif
 #ifndef GC_GEMM_F64_MR
@@ -430,14 +430,16 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t 
   if (nt > 1 && M >= nt * 4 * MR) nb = ceil_div(nb, nt) * nt;
   const int64_t mc_blk = ceil_div(ceil_div(M, nb), MR) * MR;
   nb = ceil_div(M, mc_blk);
-  const int64_t kc_max = std::min<int64_t>(ks.KC, K);
+  // K in equal slices of at most KC (784 = 4 x 196, not 256 + 256 + 256 + 16: every slice re-reads
+  // and re-writes C, and a thin last one does little work for that).
+  const int64_t kc_max = ceil_div(K, ceil_div(K, ks.KC));
   const int64_t nc_max = std::min<int64_t>(ks.NC, ceil_div(N, NR) * NR);
   T* b_pack = scratch<T, 1>(static_cast<size_t>(nc_max * kc_max));
 
   for (int64_t jc = 0; jc < N; jc += ks.NC) {
     const int64_t nc = std::min<int64_t>(ks.NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += ks.KC) {
-      const int64_t kc = std::min<int64_t>(ks.KC, K - pc);
+    for (int64_t pc = 0; pc < K; pc += kc_max) {
+      const int64_t kc = std::min<int64_t>(kc_max, K - pc);
       const T beta_eff = pc == 0 ? beta : T(1);  // later slices accumulate into C
       const int64_t slivers = ceil_div(nc, NR);
       // Pack this slice of B (in parallel over slivers: they are independent).
