@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "gradcore/grad_mode.h"
 #include "gradcore/kernels/vec_math.h"
 #include "gradcore/ops/internal.h"
 
@@ -98,6 +99,44 @@ Tensor softmax_forward(const Tensor& a, int64_t dim, const char* op) {
   return out;
 }
 
+// The gradient of (log_)softmax over the last dim in one pass per row (plain backward, no graph):
+//   softmax:     gx = y * (g - sum(g * y))
+//   log_softmax: gx = g - exp(y) * sum(g)
+// Returns an undefined tensor when the fused form does not apply (another dim, mixed dtypes, or a
+// graph of the gradient is being built), and the caller composes it from ops instead.
+template <bool kLog>
+Tensor softmax_backward_rows(const Tensor& grad, const Tensor& y, int64_t dim) {
+  if (GradMode::is_enabled() || dim != y.dim() - 1 || grad.dtype() != y.dtype() || grad.shape() != y.shape() ||
+      !y.is_contiguous() || y.numel() == 0)
+    return Tensor();
+  Tensor g = contiguous(grad), out = empty(y.shape(), y.dtype());
+  const int64_t n = y.shape().back(), rows = y.numel() / n;
+  GC_DISPATCH_FLOATING(y.dtype(), "softmax_backward", [&] {
+    using T = scalar_t;
+    const T* gp = g.data<T>();
+    const T* yp = y.data<T>();
+    T* op = out.data<T>();
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / n);
+    parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* gr = gp + r * n;
+        const T* yr = yp + r * n;
+        T* o = op + r * n;
+        if constexpr (kLog) {
+          const T s = static_cast<T>(kernels::vec::sum(gr, n));
+          kernels::vec::exp(yr, o, n);
+          for (int64_t i = 0; i < n; ++i) o[i] = gr[i] - o[i] * s;
+        } else {
+          for (int64_t i = 0; i < n; ++i) o[i] = gr[i] * yr[i];
+          const T s = static_cast<T>(kernels::vec::sum(o, n));
+          for (int64_t i = 0; i < n; ++i) o[i] = yr[i] * (gr[i] - s);
+        }
+      }
+    });
+  });
+  return out;
+}
+
 struct SoftmaxBackward0 : Node {
   SavedTensor result;
   int64_t dim;
@@ -105,6 +144,7 @@ struct SoftmaxBackward0 : Node {
   std::string name() const override { return "SoftmaxBackward0"; }
   TensorList apply(TensorList&& g) override {
     Tensor y = result.unpack(this);
+    if (Tensor fused = softmax_backward_rows<false>(g[0], y, dim); fused.defined()) return {fused};
     return {mul(y, sub(g[0], sum(mul(g[0], y), {dim}, true)))};
   }
   void release_saved() override { result.release(); }
@@ -117,6 +157,7 @@ struct LogSoftmaxBackward0 : Node {
   std::string name() const override { return "LogSoftmaxBackward0"; }
   TensorList apply(TensorList&& g) override {
     Tensor y = result.unpack(this);
+    if (Tensor fused = softmax_backward_rows<true>(g[0], y, dim); fused.defined()) return {fused};
     return {sub(g[0], mul(exp(y), sum(g[0], {dim}, true)))};
   }
   void release_saved() override { result.release(); }
