@@ -403,6 +403,23 @@ TEST(SimdSoftmaxHelpers, ExpShiftedAndAffineMatchTheirDefinitions) {
   }
 }
 
+TEST(SimdAccumulate, AddsEveryElementInDouble) {
+  for (int64_t n = 0; n <= 70; ++n) {
+    std::vector<float> x(n);
+    std::vector<double> acc(n), want(n);
+    for (int64_t i = 0; i < n; ++i) {
+      x[i] = 1.0f + static_cast<float>(i) * 1e-7f;  // needs double to add exactly
+      acc[i] = want[i] = 1e8 + static_cast<double>(i);
+      want[i] += static_cast<double>(x[i]);
+    }
+    vec::accumulate(x.data(), acc.data(), n);
+    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(acc[i], want[i]) << n << " " << i;
+    std::vector<double> xd(x.begin(), x.end());
+    vec::accumulate(xd.data(), acc.data(), n);
+    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(acc[i], want[i] + xd[i]) << n << " " << i;
+  }
+}
+
 TEST(SimdIndexOf, FirstMatchOrNaNAtEveryPosition) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (int64_t n = 0; n <= 70; ++n) {

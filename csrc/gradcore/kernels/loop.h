@@ -23,6 +23,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 #include "gradcore/parallel.h"
 #include "gradcore/tensor.h"
@@ -344,11 +345,14 @@ void ternary_loop(const Tensor& out, const Tensor& c, const Tensor& a, const Ten
 
 /// Folds `in` into `acc` (shaped like `in` with reduced dims of size 1, so their stride is 0):
 /// acc[j] = fold(acc[j], in[i]). A reduced innermost row is folded in registers by `row_fold`, and
-/// its partial result merged with `combine(acc, partial)`. `combine` must be associative (up to
+/// its partial result merged with `combine(acc, partial)`; a kept contiguous innermost row is folded
+/// into the output row by `row_accumulate(out, in, n)` if given (a vectorised kernel). `combine` must be associative (up to
 /// rounding): long reduced rows and full reductions are folded in pieces whose partials are
 /// combined in order (Note [Parallel loops]).
-template <typename Acc, typename In, typename Fold, typename Combine, typename RowFold>
-void reduce_loop(const Tensor& acc, const Tensor& in, Fold fold, Combine combine, RowFold row_fold) {
+template <typename Acc, typename In, typename Fold, typename Combine, typename RowFold,
+          typename RowAccumulate = std::nullptr_t>
+void reduce_loop(const Tensor& acc, const Tensor& in, Fold fold, Combine combine, RowFold row_fold,
+                 RowAccumulate row_accumulate = nullptr) {
   auto plan = make_plan<2>(in.shape(), {acc.impl(), in.impl()});
   const std::array<char*, 2> base{static_cast<char*>(acc.raw_data()), static_cast<char*>(in.raw_data())};
   const std::array<int64_t, 2> elem{sizeof(Acc), sizeof(In)};
@@ -358,7 +362,10 @@ void reduce_loop(const Tensor& acc, const Tensor& in, Fold fold, Combine combine
     if (s[0] == 0) {
       *o = combine(*o, row_fold(a, n, s[1]));
     } else if (s[0] == 1 && s[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = fold(o[i], static_cast<Acc>(a[i]));
+      if constexpr (!std::is_null_pointer_v<RowAccumulate>)
+        row_accumulate(o, a, n);
+      else
+        for (int64_t i = 0; i < n; ++i) o[i] = fold(o[i], static_cast<Acc>(a[i]));
     } else {
       for (int64_t i = 0; i < n; ++i) o[i * s[0]] = fold(o[i * s[0]], static_cast<Acc>(a[i * s[1]]));
     }

@@ -281,6 +281,17 @@ __attribute__((always_inline)) inline void apply(const T* x, T* y, int64_t n, F 
   }
 }
 
+// WD = GC_VEC_BYTES / 8 consecutive elements of x widened to doubles. One vector load and a
+// convert (vcvtps2pd for float); element-by-element widening gets scalarised by GCC.
+template <typename T>
+__attribute__((always_inline)) inline auto load_as_double(const T* x) {
+  typedef double VD __attribute__((vector_size(GC_VEC_BYTES)));
+  typedef T VS __attribute__((vector_size(GC_VEC_BYTES / 8 * sizeof(T))));
+  VS v;
+  __builtin_memcpy(&v, x, sizeof v);
+  return __builtin_convertvector(v, VD);
+}
+
 // How far ahead streaming loops ask for cache lines.
 constexpr int64_t kPrefetchBytes = 4096;
 
@@ -327,8 +338,7 @@ __attribute__((always_inline)) inline double sum_impl(const T* x, int64_t n) {
     for (int64_t b = 0; b < U * WD * static_cast<int64_t>(sizeof(T)); b += 64)
       __builtin_prefetch(reinterpret_cast<const char*>(x + i) + kPrefetchBytes + b);
     for (int u = 0; u < U; ++u) {
-      VD v;
-      for (int j = 0; j < WD; ++j) v[j] = static_cast<double>(x[i + u * WD + j]);
+      const VD v = load_as_double(x + i + u * WD);
       acc[u] += squares ? v * v : v;
     }
   }
@@ -400,6 +410,21 @@ __attribute__((always_inline)) inline int64_t index_of_impl(const T* x, int64_t 
   return n;
 }
 
+// acc[i] += x[i] in double (a reduction over a leading dim: one input row into the output row).
+template <typename T>
+__attribute__((always_inline)) inline void accumulate_impl(const T* x, double* acc, int64_t n) {
+  typedef double VD __attribute__((vector_size(GC_VEC_BYTES)));
+  constexpr int WD = GC_VEC_BYTES / 8;
+  int64_t i = 0;
+  for (; i + WD <= n; i += WD) {
+    VD a;
+    __builtin_memcpy(&a, acc + i, sizeof a);
+    a += load_as_double(x + i);
+    __builtin_memcpy(acc + i, &a, sizeof a);
+  }
+  for (; i < n; ++i) acc[i] += static_cast<double>(x[i]);
+}
+
 }  // namespace gradcore::kernels::GC_VEC_NS
 
 // The table of entry points each per-ISA file defines (see vec_math.cpp for the dispatch).
@@ -433,6 +458,8 @@ __attribute__((always_inline)) inline int64_t index_of_impl(const T* x, int64_t 
   double max_f64(const double* x, int64_t n) { return extreme_impl<double, true>(x, n); }               \
   float min_f32(const float* x, int64_t n) { return extreme_impl<float, false>(x, n); }                \
   double min_f64(const double* x, int64_t n) { return extreme_impl<double, false>(x, n); }              \
+  void accumulate_f32(const float* x, double* acc, int64_t n) { accumulate_impl<float>(x, acc, n); }    \
+  void accumulate_f64(const double* x, double* acc, int64_t n) { accumulate_impl<double>(x, acc, n); }  \
   int64_t index_of_f32(const float* x, int64_t n, float v) { return index_of_impl<float>(x, n, v); }     \
   int64_t index_of_f64(const double* x, int64_t n, double v) { return index_of_impl<double>(x, n, v); } \
   double sum_f32(const float* x, int64_t n, bool sq) {                                                  \
