@@ -232,10 +232,12 @@ const KernelSpec<T>& kernel_spec() {
 // floats go through 16 x 16 register transposes instead (4 shuffle stages), several times faster.
 #ifdef GC_GEMM_X86
 // dst[c * dst_stride + r] = src[r * src_stride + c] for r < rows (<= 16), c < 16.
-// GCC 12's unpacklo/hi intrinsics pass an "undefined" vector that -Wuninitialized flags (a
-// false positive in the header); silenced for this function only.
+// GCC 12's unpack and shuffle intrinsics pass an "undefined" vector that -Wuninitialized (and, in
+// sanitizer builds, -Wmaybe-uninitialized) flags: a false positive in the header, silenced for this
+// function only.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 GC_AVX512_TARGET void transpose_16_avx512(const float* src, int64_t src_stride, int rows, float* dst,
                                           int64_t dst_stride) {
   __m512 r[16], t[16];
