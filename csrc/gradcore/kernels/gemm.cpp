@@ -263,17 +263,45 @@ GC_AVX512_TARGET void transpose_16_avx512(const float* src, int64_t src_stride, 
   }
 }
 #pragma GCC diagnostic pop
+
+// dst[p * rows + i] = src[p * src_stride + i] for i < rows (<= 16), p < len: packing a column-major
+// block (each p's rows contiguous) with one masked load and store per p, not a memcpy call.
+GC_AVX512_TARGET void copy_columns_avx512(const float* src, int64_t src_stride, int rows, int64_t len, float* dst) {
+  const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1);
+  for (int64_t p = 0; p < len; ++p)
+    _mm512_mask_storeu_ps(dst + p * rows, keep, _mm512_maskz_loadu_ps(keep, src + p * src_stride));
+}
 #endif
+
+// Whether the packing routines may use the AVX-512 helpers above (the CPU path in use is AVX-512).
+bool avx512_packing() {
+  static const bool avx512 = cpu_capability() == CpuCapability::AVX512;
+  return avx512;
+}
+
+// copy_columns_avx512 where it applies (float, AVX-512); false, doing nothing, elsewhere.
+template <typename T>
+bool copy_columns(const T* src, int64_t src_stride, int rows, int64_t len, T* dst) {
+#ifdef GC_GEMM_X86
+  if constexpr (std::is_same_v<T, float>) {
+    if (avx512_packing() && rows <= 16) {
+      copy_columns_avx512(src, src_stride, rows, len, dst);
+      return true;
+    }
+  }
+#endif
+  return false;
+}
 
 // dst[p * dst_stride + r] = src[r * src_stride + p] for r < rows (<= 16), p < len: the transposing
 // copy both packings need, in 16 x 16 blocks where AVX-512 is there.
+
 template <typename T>
 void transpose_rows(const T* src, int64_t src_stride, int64_t rows, int64_t len, T* dst, int64_t dst_stride) {
   int64_t p0 = 0;
 #ifdef GC_GEMM_X86
   if constexpr (std::is_same_v<T, float>) {
-    static const bool avx512 = cpu_capability() == CpuCapability::AVX512;
-    if (avx512 && rows <= 16)
+    if (avx512_packing() && rows <= 16)
       for (; p0 + 16 <= len; p0 += 16)
         transpose_16_avx512(src + p0, src_stride, static_cast<int>(rows), dst + p0 * dst_stride, dst_stride);
   }
@@ -292,6 +320,8 @@ void pack_a(int MR, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, 
     if (mr < MR) std::memset(static_cast<void*>(dst), 0, sizeof(T) * MR * kc);
     if (cs == 1) {  // rows are contiguous: read along rows
       transpose_rows<T>(a + ir * rs, rs, mr, kc, dst, MR);
+    } else if (rs == 1 && mr == MR && copy_columns<T>(a + ir, cs, MR, kc, dst)) {
+      // columns are contiguous: packed by copy_columns
     } else {
       for (int64_t p = 0; p < kc; ++p) {
         const T* src = a + ir * rs + p * cs;
