@@ -456,7 +456,9 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t 
   const KernelSpec<T>& ks = kernel_spec<T>();
   const int MR = ks.MR, NR = ks.NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  const int64_t nt = flops < kParallelMinFlops ? 1 : get_num_threads();
+  // Inside a parallel region (a thread's share of a column-split product) this runs alone: block for
+  // one thread, not for a split over M that will not happen.
+  const int64_t nt = flops < kParallelMinFlops || in_parallel_region() ? 1 : get_num_threads();
   const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   int64_t nb = ceil_div(M, ks.MC);
   if (nt > 1 && M >= nt * 4 * MR) nb = ceil_div(nb, nt) * nt;
