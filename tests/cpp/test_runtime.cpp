@@ -107,6 +107,24 @@ TEST(Allocator, StorageUsesTheCacheAndBorrowBypassesIt) {
   EXPECT_EQ(memory_stats().num_allocs, s1.num_allocs);
 }
 
+TEST(Allocator, SmallBuffersLiveInsideTheStorage) {
+  MemoryStats s0 = memory_stats();
+  for (size_t n : {size_t(1), size_t(16), Storage::kInlineBytes}) {
+    auto s = Storage::allocate(n);
+    ASSERT_NE(s->data(), nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(s->data()) % 64, 0u) << n;
+    const auto* obj = reinterpret_cast<const unsigned char*>(s.get());
+    const auto* data = static_cast<const unsigned char*>(s->data());
+    EXPECT_TRUE(data >= obj && data + n <= obj + sizeof(Storage)) << n;  // no allocator call
+    std::memset(s->data(), 0xab, n);
+  }
+  EXPECT_EQ(memory_stats().num_allocs, s0.num_allocs);
+  { auto s = Storage::allocate(Storage::kInlineBytes + 1); }
+  EXPECT_EQ(memory_stats().num_allocs, s0.num_allocs + 1);
+  Tensor t = ones({2, 2});  // 16 bytes: inline, and usable like any other
+  EXPECT_EQ(sum(t * 3).item(), 12.0);
+}
+
 TEST(Allocator, LimitBoundsTheCache) {
   uint64_t saved = memory_stats().cache_limit_bytes;
   empty_cache();
