@@ -33,6 +33,18 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
 /// Whether the calling thread is running a chunk of a parallel_for (nested loops run serially).
 bool in_parallel_region();
 
+/// parallel_for for any callable: a loop that will run serially (n <= grain, or nested) calls `f`
+/// directly, without building a std::function (which may allocate) on small ops' paths.
+template <typename F>
+void parallel_for(int64_t n, int64_t grain, const F& f) {
+  if (n <= 0) return;
+  if (n <= grain || in_parallel_region()) {
+    f(int64_t{0}, n);
+    return;
+  }
+  parallel_for(n, grain, std::function<void(int64_t, int64_t)>(f));
+}
+
 /// While alive on the outermost level of a thread, lets other threads of the host language run:
 /// `enter()` is called on construction and `exit(token)` with its result on destruction (the Python
 /// bindings install hooks that release and re-take the GIL). parallel_for opens one itself.
