@@ -172,6 +172,18 @@ def _last_pass(roots, wrt, v, refs, outputs, create_graph, strict, stage, is_out
     return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(result, is_result_tuple)
 
 
+def _prepare_v(v, against, is_tuple, create_graph, fn_name, none_allowed_when):
+    """``v`` as a tuple shaped like ``against`` (checked); None stays None when ``against`` is one
+    one-element tensor, as PyTorch allows."""
+    if v is not None:
+        _, v = _as_tuple(v, "v", fn_name)
+        v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
+        _validate_v(v, against, is_tuple)
+    elif len(against) != 1 or against[0].numel() != 1:
+        raise RuntimeError("The vector v can only be None if " + none_allowed_when)
+    return v
+
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """The outputs of ``func(*inputs)`` and the vector-Jacobian product ``v^T J``: ``(outputs, vjp)``.
 
@@ -185,13 +197,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         outputs = func(*inputs)
         is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "vjp")
         _check_requires_grad(outputs, "outputs", strict=strict)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "vjp")
-            v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-            _validate_v(v, outputs, is_outputs_tuple)
-        elif len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the user-provided function returns a single Tensor "
-                               "with a single element.")
+        v = _prepare_v(v, outputs, is_outputs_tuple, create_graph, "vjp",
+                       "the user-provided function returns a single Tensor with a single element.")
     return _last_pass(outputs, inputs, v, inputs, outputs, create_graph, strict, "back",
                       is_outputs_tuple, is_inputs_tuple)
 
@@ -205,13 +212,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "jvp")
-            v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-            _validate_v(v, inputs, is_inputs_tuple)
-        elif len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the input to the user-provided function is a single "
-                               "Tensor with a single element.")
+        v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, "jvp",
+                       "the input to the user-provided function is a single Tensor with a single element.")
         outputs = func(*inputs)
         is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "jvp")
         _check_requires_grad(outputs, "outputs", strict=strict)
@@ -311,13 +313,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
 def _scalar_func_prologue(func, inputs, v, create_graph, strict, name):
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
     inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-    if v is not None:
-        _, v = _as_tuple(v, "v", name)
-        v = _grad_preprocess(v, create_graph=create_graph, need_graph=False)
-        _validate_v(v, inputs, is_inputs_tuple)
-    elif len(inputs) != 1 or inputs[0].numel() != 1:
-        raise RuntimeError("The vector v can only be None if the input to the user-provided function is a single "
-                           "Tensor with a single element.")
+    v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, name,
+                   "the input to the user-provided function is a single Tensor with a single element.")
     outputs = func(*inputs)
     is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", name)
     _check_requires_grad(outputs, "outputs", strict=strict)
