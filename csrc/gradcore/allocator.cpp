@@ -93,6 +93,10 @@ struct State {
   }
 };
 
+// Built while the library loads, before any thread can call in: a fork() during a lazy first
+// construction would leave the child waiting forever on the half-done static initialisation.
+[[maybe_unused]] State& state_at_load = State::state();
+
 // At exit, hand the cached buffers back (and stop caching), so leak checkers see a clean heap.
 struct ExitHook {
   ~ExitHook() { set_cache_limit(0); }

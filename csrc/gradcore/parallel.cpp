@@ -201,16 +201,17 @@ std::atomic<Pool*> pool_ptr{nullptr};
 Pool& pool() {
   Pool* p = pool_ptr.load(std::memory_order_acquire);
   if (p != nullptr) return *p;
-  static std::once_flag atfork_once;
-  std::call_once(atfork_once, [] {
-    // The child of a fork forgets the parent's pool (Note [Pool lifetime]).
-    pthread_atfork(nullptr, nullptr, [] { pool_ptr.store(nullptr, std::memory_order_relaxed); });
-  });
   Pool* fresh = new Pool();
   if (pool_ptr.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return *fresh;
   delete fresh;  // another thread won the race
   return *p;
 }
+
+// The child of a fork forgets the parent's pool (Note [Pool lifetime]). Registered while the
+// library loads: a lazy registration racing with fork() could leave the child stuck in it.
+struct ForkHook {
+  ForkHook() { pthread_atfork(nullptr, nullptr, [] { pool_ptr.store(nullptr, std::memory_order_relaxed); }); }
+} fork_hook;
 
 struct ExitHook {
   ~ExitHook() {

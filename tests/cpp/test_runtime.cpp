@@ -339,6 +339,32 @@ TEST(Parallel, ForkChildDoesNotHang) {
   EXPECT_EQ(sum.load(), 10000);
 }
 
+TEST(Parallel, ForkWhileAnotherThreadStartsThePool) {
+  // Each test runs in a fresh process, so the other thread's first loop creates the pool (and its
+  // fork handler) while we fork: the children must neither hang nor use the parent's workers.
+  ThreadCount keep;
+  set_num_threads(2);
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    while (!stop) {
+      std::atomic<int64_t> sum{0};
+      parallel_for(1000, 10, [&](int64_t b, int64_t e) { sum += e - b; });
+    }
+  });
+  for (int i = 0; i < 5; ++i) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::atomic<int64_t> s{0};
+      parallel_for(10000, 10, [&](int64_t b, int64_t e) { s += e - b; });
+      _exit(s.load() == 10000 ? 0 : 1);
+    }
+    EXPECT_EQ(wait_child(pid, 30), 0);
+  }
+  stop = true;
+  busy.join();
+}
+
 TEST(Parallel, BlockingRegionHooksOutermostOnly) {
   static std::atomic<int> entered{0}, exited{0};
   static int token = 0;

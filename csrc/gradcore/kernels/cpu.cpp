@@ -39,6 +39,11 @@ CpuCapability cpu_capability() {
   return c;
 }
 
+namespace {
+// Chosen while the library loads, so no thread is ever inside the first choice when another forks.
+[[maybe_unused]] const CpuCapability capability_at_load = cpu_capability();
+}  // namespace
+
 const char* cpu_capability_name(CpuCapability c) {
   switch (c) {
     case CpuCapability::AVX512:
