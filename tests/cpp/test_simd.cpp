@@ -476,7 +476,9 @@ void gemm_shapes() {
                               {7, 300, 3}, {300, 7, 3}, {100, 129, 257}, {97, 517, 67}, {259, 45, 600},
                               {40, 1000, 100}, {3, 2000, 400},
                               // a classifier head (C^T = B^T A^T), its gradients, and few-row / few-column tails
-                              {128, 10, 512}, {512, 10, 128}, {128, 512, 10}, {20, 3, 48}, {3, 20, 48}};
+                              {128, 10, 512}, {512, 10, 128}, {128, 512, 10}, {20, 3, 48}, {3, 20, 48},
+                              // few rows and a long K: two K halves (4 slices as 2 + 2, 5 as 3 + 2)
+                              {100, 300, 784}, {33, 70, 1100}};
   for (auto& s : sizes)
     for (int t = 0; t < 4; ++t) {
       check_gemm<T>(s[0], s[1], s[2], t & 1, t & 2, T(0), false);
@@ -492,11 +494,12 @@ TEST(SimdGemm, LargeSquareFloat) {
   check_gemm<double>(301, 515, 390, true, false, 0.0, false);
 }
 
-// The threaded GEMM splits M blocks or N slivers, never K: the result is bitwise the same for any
-// thread count.
+// The threaded GEMM splits M blocks or N slivers, and K only where the shape alone says so (two K
+// halves for few rows): the result is bitwise the same for any thread count.
 TEST(SimdGemm, DeterministicAcrossThreadCounts) {
   const int saved = gradcore::get_num_threads();
-  for (auto shape : {std::array<int64_t, 3>{517, 300, 700}, std::array<int64_t, 3>{40, 1000, 300}}) {
+  for (auto shape : {std::array<int64_t, 3>{517, 300, 700}, std::array<int64_t, 3>{40, 1000, 300},
+                     std::array<int64_t, 3>{128, 512, 784}}) {
     const int64_t M = shape[0], N = shape[1], K = shape[2];
     std::vector<float> A(M * K), B(K * N), C1(M * N), C2(M * N);
     std::mt19937 rng(3);
@@ -505,9 +508,12 @@ TEST(SimdGemm, DeterministicAcrossThreadCounts) {
     for (auto& v : B) v = u(rng);
     gradcore::set_num_threads(1);
     gradcore::kernels::gemm<float>(M, N, K, 1.0f, A.data(), K, 1, B.data(), N, 1, 0.0f, C1.data(), N, 1);
-    gradcore::set_num_threads(2);
-    gradcore::kernels::gemm<float>(M, N, K, 1.0f, A.data(), K, 1, B.data(), N, 1, 0.0f, C2.data(), N, 1);
-    EXPECT_EQ(std::memcmp(C1.data(), C2.data(), C1.size() * sizeof(float)), 0) << M << "x" << N << "x" << K;
+    for (int threads : {2, 3, 4}) {
+      gradcore::set_num_threads(threads);
+      gradcore::kernels::gemm<float>(M, N, K, 1.0f, A.data(), K, 1, B.data(), N, 1, 0.0f, C2.data(), N, 1);
+      EXPECT_EQ(std::memcmp(C1.data(), C2.data(), C1.size() * sizeof(float)), 0)
+          << M << "x" << N << "x" << K << " on " << threads << " threads";
+    }
   }
   gradcore::set_num_threads(saved);
 }

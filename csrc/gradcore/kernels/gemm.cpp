@@ -414,6 +414,16 @@ constexpr int kMaxTile = 16 * 32;  // the largest MR * NR of any kernel
 // Products below this many flops run on one thread: the pool's hand-off (about a microsecond when
 // the workers are polling) would cost more than the second core saves.
 constexpr double kParallelMinFlops = 1 << 19;
+// Products with at most this many rows (and K of two slices or more) run as two K halves (gemm_float).
+constexpr int64_t kKHalvesMaxRows = 256;
+// The largest partial product (M x N) that the K halves keep in scratch.
+constexpr double kKHalvesMaxBytes = 4 << 20;
+
+constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The depth of the K slices: K in equal slices of at most KC (784 = 4 x 196, not 256 + 256 + 256 + 16:
+// every slice re-reads and re-writes C, and a thin last one does little work for that).
+int64_t k_slice(int64_t K, int64_t KC) { return ceil_div(K, ceil_div(K, KC)); }
 
 // One packed kc-deep slice: C[ic.., jc + j0 .. jc + j1) += packed A block (mc rows) x packed B panel
 // columns [j0, j1). Full tiles go straight to C; edge tiles (and strided C) through a local tile.
@@ -459,14 +469,11 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t 
   // Inside a parallel region (a thread's share of a column-split product) this runs alone: block for
   // one thread, not for a split over M that will not happen.
   const int64_t nt = flops < kParallelMinFlops || in_parallel_region() ? 1 : get_num_threads();
-  const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   int64_t nb = ceil_div(M, ks.MC);
   if (nt > 1 && M >= nt * 4 * MR) nb = ceil_div(nb, nt) * nt;
   const int64_t mc_blk = ceil_div(ceil_div(M, nb), MR) * MR;
   nb = ceil_div(M, mc_blk);
-  // K in equal slices of at most KC (784 = 4 x 196, not 256 + 256 + 256 + 16: every slice re-reads
-  // and re-writes C, and a thin last one does little work for that).
-  const int64_t kc_max = ceil_div(K, ceil_div(K, ks.KC));
+  const int64_t kc_max = k_slice(K, ks.KC);
   const int64_t nc_max = std::min<int64_t>(ks.NC, ceil_div(N, NR) * NR);
   T* b_pack = scratch<T, 1>(static_cast<size_t>(nc_max * kc_max));
 
@@ -532,13 +539,43 @@ void gemm_float(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
     if (padded(N, M, ks.MR, ks.NR) * 1.25 < padded(M, N, ks.MR, ks.NR))
       return gemm_float<T>(N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c);
   }
+  // Few rows and a long K (a 128-row batch through a 784 x 512 layer): as two K halves, C = (alpha A1 B1
+  // + beta C) + alpha A2 B2, the second half into a scratch partial product added at the end. Split
+  // over columns, every thread would pack all of A and read its columns of every row of B; here each
+  // reads half of A and the half of B's rows that an elementwise update (SGD) just wrote from the same
+  // thread, and the partial product is small. The split depends on the shape only, and one thread runs
+  // both halves the same way, so results still do not depend on the thread count.
+  const KernelSpec<T>& ks = kernel_spec<T>();
+  const int nt = get_num_threads();
+  const int64_t NR = ks.NR;
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  if (M <= kKHalvesMaxRows && K >= 2 * ks.KC && flops >= kParallelMinFlops &&
+      static_cast<double>(M) * static_cast<double>(N) * sizeof(T) <= kKHalvesMaxBytes) {
+    const int64_t kc_max = k_slice(K, ks.KC), kh = ceil_div(ceil_div(K, kc_max), 2) * kc_max;
+    T* part = scratch<T, 3>(static_cast<size_t>(M * N));
+    // Units: (half, column group); with more than two threads each half is also split over columns.
+    const int64_t slivers = ceil_div(N, NR), groups = std::max<int64_t>(1, std::min<int64_t>(nt / 2, slivers));
+    parallel_for(2 * groups, 1, [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t g = u % groups, j0 = std::min(N, slivers * g / groups * NR);
+        const int64_t j1 = std::min(N, slivers * (g + 1) / groups * NR);
+        if (u < groups)
+          gemm_blocked(M, j1 - j0, kh, alpha, A, rs_a, cs_a, B + j0 * cs_b, rs_b, cs_b, beta, C + j0 * cs_c, rs_c, cs_c);
+        else
+          gemm_blocked(M, j1 - j0, K - kh, alpha, A + kh * cs_a, rs_a, cs_a, B + kh * rs_b + j0 * cs_b, rs_b, cs_b, T(0),
+                       part + j0, N, int64_t(1));
+      }
+    });
+    parallel_for(M, std::max<int64_t>(1, 16384 / N), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < N; ++j) C[i * rs_c + j * cs_c] += part[i * N + j];
+    });
+    return;
+  }
   // With several threads and enough columns, each thread takes a contiguous share of whole NR-column
   // slivers and runs the blocked product on it alone: one parallel region per GEMM (instead of one per
   // K slice and packing step), and each thread packs only its own part of B. Every element of C is
   // still computed by the same kernel in the same order, so results do not depend on the thread count.
-  const int nt = get_num_threads();
-  const int64_t NR = kernel_spec<T>().NR;
-  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   if (nt > 1 && flops >= kParallelMinFlops && N >= nt * 2 * NR) {
     const int64_t slivers = (N + NR - 1) / NR;
     parallel_for(nt, 1, [&](int64_t t0, int64_t t1) {
