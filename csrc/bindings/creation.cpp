@@ -19,6 +19,9 @@ DType floating_default(const py::object& dtype) {
   return *t;
 }
 
+// The dtype= keyword of integer factories (randint, randperm): None means int64.
+DType integer_default(const py::object& dtype) { return dtype.is_none() ? DType::Int64 : floating_default(dtype); }
+
 // ---- tensor(data): nested sequences of numbers -------------------------------------------------------
 enum class Kind { Bool, Int, Float };
 
@@ -129,6 +132,14 @@ void bind_creation(py::module_& m) {
     return finish(arange(start, end, st, t), requires_grad);
   }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(), py::arg("dtype") = py::none(),
         py::arg("requires_grad") = false);
+  // randint's (high, size) / (low, high, size) overloads are parsed in Python (gradcore.randint).
+  m.def("_randint", [](int64_t low, int64_t high, py::object size, py::object dtype, bool requires_grad) {
+    return finish(randint(low, high, to_shape(size, "randint"), integer_default(dtype)), requires_grad);
+  }, py::arg("low"), py::arg("high"), py::arg("size"), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  m.def("randperm", [](int64_t n, py::object dtype, bool requires_grad, py::object, py::object) {
+    return finish(randperm(n, integer_default(dtype)), requires_grad);
+  }, py::arg("n"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false,
+        py::arg("device") = py::none(), py::arg("generator") = py::none());
   m.def("manual_seed", [](int64_t seed) { manual_seed(static_cast<uint64_t>(seed)); });
 }
 

@@ -24,6 +24,10 @@ struct TypeError : Error {
 struct ValueError : Error {
   using Error::Error;
 };
+/// An op not defined for this input, e.g. for its dtype (Python: NotImplementedError).
+struct NotImplemented : Error {
+  using Error::Error;
+};
 /// An allocation that cannot be satisfied (Python: MemoryError).
 struct OutOfMemory : Error {
   using Error::Error;

@@ -38,7 +38,11 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype 
 Tensor rand(const Shape& shape, DType dtype = DType::Float32);
 /// Standard normal samples.
 Tensor randn(const Shape& shape, DType dtype = DType::Float32);
-/// Seeds the global generator used by rand/randn.
+/// Integers drawn uniformly from [low, high), stored as `dtype`.
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::Int64);
+/// A random permutation of 0, 1, ..., n - 1.
+Tensor randperm(int64_t n, DType dtype = DType::Int64);
+/// Seeds the global generator used by rand/randn/randint/randperm.
 void manual_seed(uint64_t seed);
 
 // ---- Type promotion and conversion ----------------------------------------------------------

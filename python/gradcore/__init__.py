@@ -21,6 +21,7 @@ from ._C import (
     full,
     rand,
     randn,
+    randperm,
     arange,
     manual_seed,
     is_grad_enabled,
@@ -77,6 +78,48 @@ zeros_like = _like(zeros)
 empty_like = _like(empty)
 rand_like = _like(rand)
 randn_like = _like(randn)
+
+
+_py_bool = _builtins.bool
+
+
+def _int_arg(value, name, position):
+    if isinstance(value, _py_bool) or not isinstance(value, int):
+        raise TypeError(f"randint(): argument '{name}' (position {position}) must be int, not {type(value).__name__}")
+    return value
+
+
+def randint(*args, low=0, high=None, size=None, dtype=None, requires_grad=False, device=None, generator=None):
+    """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``
+    (int64 unless ``dtype`` says otherwise)."""
+    if len(args) > 3:
+        raise TypeError(f"randint() takes at most 3 positional arguments ({len(args)} given)")
+    if len(args) == 3:
+        low, high, size = args
+    elif len(args) == 2 and size is None:
+        high, size = args
+    elif len(args) == 2:
+        low, high = args
+    elif len(args) == 1 and high is None:
+        high = args[0]
+    elif len(args) == 1:
+        low = args[0]
+    if high is None or size is None:
+        raise TypeError(f"randint() missing required argument '{'high' if high is None else 'size'}'")
+    _int_arg(low, "low", 1)
+    _int_arg(high, "high", 2 if len(args) == 3 else 1)
+    if isinstance(size, int):
+        raise TypeError(f"randint(): argument 'size' (position {len(args)}) must be tuple of ints, not int")
+    return _C._randint(low, high, size, dtype, requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None):
+    """``randint`` with the shape (and by default the dtype) of ``input``; ``randint_like(x, high)``
+    or ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype if dtype is not None else input.dtype,
+                   requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False, device=None):

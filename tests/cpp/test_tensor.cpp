@@ -1,4 +1,6 @@
 // Storage, views, geometry, and the error classes of the tensor layer.
+#include <algorithm>
+
 #include "test_util.h"
 
 #if GC_TEST_UNDER_ASAN
@@ -284,6 +286,30 @@ TEST(Tensors, FactoriesAndItem) {
     EXPECT_GE(v, 0.0);
     EXPECT_LT(v, 1.0);
   }
+}
+
+TEST(Tensors, RandintAndRandperm) {
+  manual_seed(11);
+  Tensor r = randint(-3, 4, {2000});
+  EXPECT_EQ(r.dtype(), DType::Int64);
+  std::vector<int> seen(7, 0);
+  for (double v : values(r)) {
+    ASSERT_GE(v, -3.0);
+    ASSERT_LT(v, 4.0);
+    ++seen[static_cast<size_t>(v + 3)];
+  }
+  for (int count : seen) EXPECT_GT(count, 200);  // every value drawn, about 2000 / 7 times each
+  EXPECT_EQ(randint(0, 2, {3, 2}, DType::Bool).dtype(), DType::Bool);
+  EXPECT_THROWS_WITH(Error, randint(5, 3, {2}), "from=5 >= to=3");
+  EXPECT_THROWS_WITH(Error, randint(0, 3, {2}, DType::Bool), "out of bounds for bool");
+
+  Tensor p = randperm(50, DType::Float32);
+  EXPECT_EQ(p.dtype(), DType::Float32);
+  std::vector<double> sorted = values(p);
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size(); ++i) EXPECT_EQ(sorted[i], static_cast<double>(i));
+  EXPECT_EQ(randperm(0).numel(), 0);
+  EXPECT_THROWS_WITH(NotImplemented, randperm(3, DType::Bool), "not implemented for 'Bool'");
 }
 
 TEST(Tensors, ForwardReductions) {

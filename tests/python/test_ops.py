@@ -330,6 +330,34 @@ for _name, _fn in [
     _unit = _in_unit_interval if _name.split("_")[0] == "rand" else None
     op(_name, _fn, NOARGS, grad=False, check="meta", gradcheck=False, extra=_unit)
 
+
+
+def _in_range(low, high):
+    return lambda out: ((out >= low).all().item(), (out < high).all().item())
+
+
+def _sorted_values(out):  # a permutation of 0..n-1 sorts to the same list in both libraries
+    return sorted(out.tolist())
+
+
+for _name, _fn, _extra in [
+    ("randint", lambda lib: lib.randint(5, (3, 4)), _in_range(0, 5)),
+    ("randint_low_high", lambda lib: lib.randint(-3, 3, (50,)), _in_range(-3, 3)),
+    ("randint_f64", lambda lib: lib.randint(2, 9, (2, 2), dtype=lib.float64), _in_range(2, 9)),
+    ("randint_f32_requires_grad", lambda lib: lib.randint(4, (3,), dtype=lib.float32, requires_grad=True),
+     _in_range(0, 4)),
+    ("randint_bool", lambda lib: lib.randint(2, (6,), dtype=lib.bool), _in_range(0, 2)),
+    ("randint_0d", lambda lib: lib.randint(3, ()), _in_range(0, 3)),
+    ("randint_keywords", lambda lib: lib.randint(low=1, high=4, size=[2, 3]), _in_range(1, 4)),
+    ("randint_size_keyword", lambda lib: lib.randint(2, 7, size=(5,)), _in_range(2, 7)),
+    ("randint_size0", lambda lib: lib.randint(3, (0, 2)), _in_range(0, 3)),
+    ("randperm", lambda lib: lib.randperm(7), _sorted_values),
+    ("randperm_f32_requires_grad", lambda lib: lib.randperm(5, dtype=lib.float32, requires_grad=True),
+     _sorted_values),
+    ("randperm_empty", lambda lib: lib.randperm(0), _sorted_values),
+]:
+    op(_name, _fn, NOARGS, grad=False, check="meta", gradcheck=False, extra=_extra)
+
 LIKE = [S(F(2, 3)), S(F()), S(F(0, 3)), S(F(4, layout="select")), S(T("int64", 3)), S(T("bool", 2, 2))]
 op("ones_like", lambda lib, x: lib.ones_like(x), LIKE, grad=False)
 op("zeros_like", lambda lib, x: lib.zeros_like(x), LIKE, grad=False)
@@ -340,6 +368,9 @@ op("full_like_dtype", lambda lib, x: lib.full_like(x, 2.5, dtype=lib.float64), L
 op("ones_like_requires_grad", lambda lib, x: lib.ones_like(x, requires_grad=True), LIKE[:4], grad=False)
 op("empty_like", lambda lib, x: lib.empty_like(x), LIKE, grad=False, check="meta")
 op("rand_like", lambda lib, x: lib.rand_like(x), LIKE[:4], grad=False, check="meta", extra=_in_unit_interval)
+op("randint_like", lambda lib, x: lib.randint_like(x, 4), LIKE[:5], grad=False, check="meta", extra=_in_range(0, 4))
+op("randint_like_low_high", lambda lib, x: lib.randint_like(x, -2, 2, dtype=lib.int64), LIKE, grad=False,
+   check="meta", extra=_in_range(-2, 2))
 op("randn_like", lambda lib, x: lib.randn_like(x, dtype=lib.float64), LIKE, grad=False, check="meta")
 
 # Arithmetic -----------------------------------------------------------------------------------------

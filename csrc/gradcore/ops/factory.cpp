@@ -3,6 +3,7 @@
 #include <cmath>
 #include <mutex>
 #include <random>
+#include <vector>
 
 #include "gradcore/grad_mode.h"
 #include "gradcore/ops/internal.h"
@@ -92,6 +93,39 @@ Tensor rand(const Shape& shape, DType dtype) {
 Tensor randn(const Shape& shape, DType dtype) {
   std::normal_distribution<double> normal;
   return random_tensor(shape, dtype, "randn", [&normal](std::mt19937_64& e) { return normal(e); });
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
+  GC_CHECK(low < high, "random_ expects 'from' to be less than 'to', but got from=", low, " >= to=", high);
+  GC_CHECK(dtype != DType::Bool || low >= 0, "from is out of bounds for bool");
+  GC_CHECK(dtype != DType::Bool || high <= 2, "to - 1 is out of bounds for bool");
+  Tensor out = empty(shape, dtype);
+  std::uniform_int_distribution<int64_t> uniform(low, high - 1);
+  Generator& g = generator();
+  std::lock_guard<std::mutex> lock(g.mutex);
+  GC_DISPATCH_ALL(dtype, [&] {
+    auto* p = out.data<scalar_t>();
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = static_cast<scalar_t>(uniform(g.engine));
+  });
+  return out;
+}
+
+Tensor randperm(int64_t n, DType dtype) {
+  GC_CHECK_T(NotImplemented, dtype != DType::Bool, "\"randperm\" not implemented for 'Bool'");
+  Tensor out = empty({n}, dtype);
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) perm[static_cast<size_t>(i)] = i;
+  {
+    Generator& g = generator();
+    std::lock_guard<std::mutex> lock(g.mutex);
+    for (int64_t i = n - 1; i > 0; --i)  // Fisher-Yates
+      std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(std::uniform_int_distribution<int64_t>(0, i)(g.engine))]);
+  }
+  GC_DISPATCH_ALL(dtype, [&] {
+    auto* p = out.data<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<scalar_t>(perm[static_cast<size_t>(i)]);
+  });
+  return out;
 }
 
 // ---- Conversion and copies -----------------------------------------------------------------------
