@@ -403,20 +403,27 @@ TEST(SimdSoftmaxHelpers, ExpShiftedAndAffineMatchTheirDefinitions) {
   }
 }
 
-TEST(SimdAccumulate, AddsEveryElementInDouble) {
-  for (int64_t n = 0; n <= 70; ++n) {
-    std::vector<float> x(n);
-    std::vector<double> acc(n), want(n);
-    for (int64_t i = 0; i < n; ++i) {
-      x[i] = 1.0f + static_cast<float>(i) * 1e-7f;  // needs double to add exactly
-      acc[i] = want[i] = 1e8 + static_cast<double>(i);
-      want[i] += static_cast<double>(x[i]);
+TEST(SimdAccumulate, AddsEveryRowInOrderInDouble) {
+  for (int64_t rows : {1, 3, 8}) {
+    for (int64_t n = 0; n <= 70; ++n) {
+      const int64_t stride = n + 5;  // rows with a gap between them
+      std::vector<float> x(static_cast<size_t>(rows * stride), -1e30f);
+      std::vector<double> acc(n), want(n);
+      for (int64_t j = 0; j < n; ++j) {
+        acc[j] = want[j] = 1e8 + static_cast<double>(j);
+        for (int64_t r = 0; r < rows; ++r) {
+          x[r * stride + j] = 1.0f + static_cast<float>(j + 100 * r) * 1e-7f;  // needs double to add exactly
+          want[j] += static_cast<double>(x[r * stride + j]);  // in row order
+        }
+      }
+      vec::accumulate(x.data(), stride, rows, acc.data(), n);
+      for (int64_t j = 0; j < n; ++j) EXPECT_EQ(acc[j], want[j]) << rows << " x " << n << " at " << j;
+      std::vector<double> xd(x.begin(), x.end()), accd(n, 0.5), wantd(n, 0.5);
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t r = 0; r < rows; ++r) wantd[j] += xd[r * stride + j];
+      vec::accumulate(xd.data(), stride, rows, accd.data(), n);
+      for (int64_t j = 0; j < n; ++j) EXPECT_EQ(accd[j], wantd[j]) << rows << " x " << n << " at " << j;
     }
-    vec::accumulate(x.data(), acc.data(), n);
-    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(acc[i], want[i]) << n << " " << i;
-    std::vector<double> xd(x.begin(), x.end());
-    vec::accumulate(xd.data(), acc.data(), n);
-    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(acc[i], want[i] + xd[i]) << n << " " << i;
   }
 }
 

@@ -346,9 +346,10 @@ void ternary_loop(const Tensor& out, const Tensor& c, const Tensor& a, const Ten
 /// Folds `in` into `acc` (shaped like `in` with reduced dims of size 1, so their stride is 0):
 /// acc[j] = fold(acc[j], in[i]). A reduced innermost row is folded in registers by `row_fold`, and
 /// its partial result merged with `combine(acc, partial)`; a kept contiguous innermost row is folded
-/// into the output row by `row_accumulate(out, in, n)` if given (a vectorised kernel). `combine` must be associative (up to
-/// rounding): long reduced rows and full reductions are folded in pieces whose partials are
-/// combined in order (Note [Parallel loops]).
+/// into the output row by `row_accumulate(out, in, in_row_stride, rows, n)` if given (a vectorised
+/// kernel that adds `rows` input rows in order). `combine` must be associative (up to rounding): long
+/// reduced rows and full reductions are folded in pieces whose partials are combined in order (Note
+/// [Parallel loops]).
 template <typename Acc, typename In, typename Fold, typename Combine, typename RowFold,
           typename RowAccumulate = std::nullptr_t>
 void reduce_loop(const Tensor& acc, const Tensor& in, Fold fold, Combine combine, RowFold row_fold,
@@ -363,7 +364,7 @@ void reduce_loop(const Tensor& acc, const Tensor& in, Fold fold, Combine combine
       *o = combine(*o, row_fold(a, n, s[1]));
     } else if (s[0] == 1 && s[1] == 1) {
       if constexpr (!std::is_null_pointer_v<RowAccumulate>)
-        row_accumulate(o, a, n);
+        row_accumulate(o, a, 0, 1, n);
       else
         for (int64_t i = 0; i < n; ++i) o[i] = fold(o[i], static_cast<Acc>(a[i]));
     } else {
@@ -373,6 +374,22 @@ void reduce_loop(const Tensor& acc, const Tensor& in, Fold fold, Combine combine
   const int inner = plan.ndim - 1;
   const int64_t n = plan.shape[inner];
   const int64_t outer = detail::outer_rows(plan);
+  if constexpr (!std::is_null_pointer_v<RowAccumulate>) {
+    if (plan.ndim == 2 && plan.strides[0][0] == 0 && plan.strides[0][1] == 1 && plan.strides[1][1] == 1) {
+      // A leading reduced dim over contiguous kept rows (a bias gradient: the sum over a batch): all
+      // the rows at once per block of columns, the columns split between threads.
+      Acc* o = reinterpret_cast<Acc*>(base[0]);
+      const In* a = reinterpret_cast<const In*>(base[1]);
+      constexpr int64_t kBlock = 64;
+      const int64_t blocks = (n + kBlock - 1) / kBlock;
+      const int64_t grain = outer * n < kParallelMinElements ? blocks : std::max<int64_t>(1, kParallelGrainElements / (outer * kBlock));
+      parallel_for(blocks, grain, [&](int64_t b, int64_t e) {
+        const int64_t j0 = b * kBlock, j1 = std::min(n, e * kBlock);
+        row_accumulate(o + j0, a + j0, plan.strides[1][0], outer, j1 - j0);
+      });
+      return;
+    }
+  }
   if (outer * n < kParallelMinElements || !detail::split_safe<2>(plan, base, elem, true)) {
     for_each_row<2>(plan, base, elem, row);
     return;

@@ -27,8 +27,8 @@
   double max_f64(const double*, int64_t);                               \
   float min_f32(const float*, int64_t);                                 \
   double min_f64(const double*, int64_t);                               \
-  void accumulate_f32(const float*, double*, int64_t);                  \
-  void accumulate_f64(const double*, double*, int64_t);                 \
+  void accumulate_f32(const float*, int64_t, int64_t, double*, int64_t);   \
+  void accumulate_f64(const double*, int64_t, int64_t, double*, int64_t);  \
   int64_t index_of_f32(const float*, int64_t, float);                   \
   int64_t index_of_f64(const double*, int64_t, double);                 \
   double sum_f64(const double*, int64_t, bool);                         \
@@ -83,8 +83,10 @@ GC_VEC_ENTRY(float, min, min_f32, (const float* x, int64_t n), (x, n))
 GC_VEC_ENTRY(double, min, min_f64, (const double* x, int64_t n), (x, n))
 GC_VEC_ENTRY(int64_t, index_of, index_of_f32, (const float* x, int64_t n, float v), (x, n, v))
 GC_VEC_ENTRY(int64_t, index_of, index_of_f64, (const double* x, int64_t n, double v), (x, n, v))
-GC_VEC_ENTRY(void, accumulate, accumulate_f32, (const float* x, double* acc, int64_t n), (x, acc, n))
-GC_VEC_ENTRY(void, accumulate, accumulate_f64, (const double* x, double* acc, int64_t n), (x, acc, n))
+GC_VEC_ENTRY(void, accumulate, accumulate_f32, (const float* x, int64_t stride, int64_t rows, double* acc, int64_t n),
+             (x, stride, rows, acc, n))
+GC_VEC_ENTRY(void, accumulate, accumulate_f64, (const double* x, int64_t stride, int64_t rows, double* acc, int64_t n),
+             (x, stride, rows, acc, n))
 GC_VEC_ENTRY(double, sum, sum_f32, (const float* x, int64_t n, bool squares), (x, n, squares))
 GC_VEC_ENTRY(double, sum, sum_f64, (const double* x, int64_t n, bool squares), (x, n, squares))
 

@@ -42,9 +42,10 @@ double min(const double* x, int64_t n);
 /// The first i with x[i] == v (with x[i] NaN when v is NaN), or n if there is none.
 int64_t index_of(const float* x, int64_t n, float v);
 int64_t index_of(const double* x, int64_t n, double v);
-/// acc[i] += x[i] (in double).
-void accumulate(const float* x, double* acc, int64_t n);
-void accumulate(const double* x, double* acc, int64_t n);
+/// acc[j] += x[r * stride + j] (in double) for r = 0, 1, ..., rows - 1 in turn, j < n: a sum over a
+/// leading dim into its output row.
+void accumulate(const float* x, int64_t stride, int64_t rows, double* acc, int64_t n);
+void accumulate(const double* x, int64_t stride, int64_t rows, double* acc, int64_t n);
 /// Sum of x[i] (or of x[i]^2 when `squares`) over a contiguous row, accumulated in double lanes.
 double sum(const float* x, int64_t n, bool squares = false);
 double sum(const double* x, int64_t n, bool squares = false);

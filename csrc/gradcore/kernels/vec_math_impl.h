@@ -303,6 +303,11 @@ template <typename T>
 __attribute__((always_inline)) inline auto load_as_double(const T* x) {
   typedef double VD __attribute__((vector_size(GC_VEC_BYTES)));
   typedef T VS __attribute__((vector_size(GC_VEC_BYTES / 8 * sizeof(T))));
+#if GC_VEC_BYTES == 64
+  // GCC 12 splits the 8-float convert below into two 4-float halves and an insert. (maskz: its
+  // unmasked intrinsic trips -Wmaybe-uninitialized in its own header.)
+  if constexpr (sizeof(T) == 4) return (VD)_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x));
+#endif
   VS v;
   __builtin_memcpy(&v, x, sizeof v);
   return __builtin_convertvector(v, VD);
@@ -426,19 +431,28 @@ __attribute__((always_inline)) inline int64_t index_of_impl(const T* x, int64_t 
   return n;
 }
 
-// acc[i] += x[i] in double (a reduction over a leading dim: one input row into the output row).
+// acc[j] += x[r * stride + j] in double, rows in order (a reduction over a leading dim). Eight rows
+// at a time per vector of acc, so acc is loaded and stored once per eight rows; each element still
+// adds its rows in order.
 template <typename T>
-__attribute__((always_inline)) inline void accumulate_impl(const T* x, double* acc, int64_t n) {
+__attribute__((always_inline)) inline void accumulate_impl(const T* x, int64_t stride, int64_t rows, double* acc,
+                                                           int64_t n) {
   typedef double VD __attribute__((vector_size(GC_VEC_BYTES)));
   constexpr int WD = GC_VEC_BYTES / 8;
-  int64_t i = 0;
-  for (; i + WD <= n; i += WD) {
-    VD a;
-    __builtin_memcpy(&a, acc + i, sizeof a);
-    a += load_as_double(x + i);
-    __builtin_memcpy(acc + i, &a, sizeof a);
+  constexpr int64_t R = 8;
+  for (int64_t r0 = 0; r0 < rows; r0 += R) {
+    const int64_t r1 = r0 + R < rows ? r0 + R : rows;
+    const T* xr = x + r0 * stride;
+    int64_t j = 0;
+    for (; j + WD <= n; j += WD) {
+      VD a;
+      __builtin_memcpy(&a, acc + j, sizeof a);
+      for (int64_t r = 0; r < r1 - r0; ++r) a += load_as_double(xr + r * stride + j);
+      __builtin_memcpy(acc + j, &a, sizeof a);
+    }
+    for (; j < n; ++j)
+      for (int64_t r = 0; r < r1 - r0; ++r) acc[j] += static_cast<double>(xr[r * stride + j]);
   }
-  for (; i < n; ++i) acc[i] += static_cast<double>(x[i]);
 }
 
 }  // namespace gradcore::kernels::GC_VEC_NS
@@ -474,8 +488,12 @@ __attribute__((always_inline)) inline void accumulate_impl(const T* x, double* a
   double max_f64(const double* x, int64_t n) { return extreme_impl<double, true>(x, n); }               \
   float min_f32(const float* x, int64_t n) { return extreme_impl<float, false>(x, n); }                \
   double min_f64(const double* x, int64_t n) { return extreme_impl<double, false>(x, n); }              \
-  void accumulate_f32(const float* x, double* acc, int64_t n) { accumulate_impl<float>(x, acc, n); }    \
-  void accumulate_f64(const double* x, double* acc, int64_t n) { accumulate_impl<double>(x, acc, n); }  \
+  void accumulate_f32(const float* x, int64_t stride, int64_t rows, double* acc, int64_t n) {            \
+    accumulate_impl<float>(x, stride, rows, acc, n);                                                     \
+  }                                                                                                      \
+  void accumulate_f64(const double* x, int64_t stride, int64_t rows, double* acc, int64_t n) {          \
+    accumulate_impl<double>(x, stride, rows, acc, n);                                                    \
+  }                                                                                                      \
   int64_t index_of_f32(const float* x, int64_t n, float v) { return index_of_impl<float>(x, n, v); }     \
   int64_t index_of_f64(const double* x, int64_t n, double v) { return index_of_impl<double>(x, n, v); } \
   double sum_f32(const float* x, int64_t n, bool sq) {                                                  \

@@ -94,7 +94,9 @@ Tensor sum_acc(const Tensor& a, const ReducePlan& p, bool squares) {
       else
         kernels::reduce_loop<double, T>(acc, a, std::plus<double>(), std::plus<double>(),
                                         [](const T* x, int64_t n, int64_t s) { return sum_row<double>(x, n, s); },
-                                        [](double* o, const auto* x, int64_t n) { kernels::vec::accumulate(x, o, n); });
+                                        [](double* o, const auto* x, int64_t stride, int64_t rows, int64_t n) {
+                                          kernels::vec::accumulate(x, stride, rows, o, n);
+                                        });
     } else {
       kernels::reduce_loop<int64_t, T>(acc, a, std::plus<int64_t>(), std::plus<int64_t>(),
                                        [](const T* x, int64_t n, int64_t s) { return sum_row<int64_t>(x, n, s); });
