@@ -310,13 +310,25 @@ void transpose_rows(const T* src, int64_t src_stride, int64_t rows, int64_t len,
     for (int64_t p = p0; p < len; ++p) dst[p * dst_stride + r] = src[r * src_stride + p];
 }
 
-// Packs the mc x kc block of A (element (i, p) at a[i * rs + p * cs]) as MR-row slivers: sliver s
-// holds rows s*MR.. in column-major order (p outer, i inner), zero-padded to a multiple of MR.
+// The height of the sliver that starts at row ir of an mc-row block: MR, except that a thin
+// remainder (under MR / 2 rows) and the last full sliver share their rows evenly (16 = 8 + 8, not
+// 14 + 2): a 2-row tile has too few accumulators to hide the FMA latency and runs at a quarter of
+// the speed per row.
+int64_t sliver_height(int64_t mc, int64_t MR, int64_t ir) {
+  const int64_t q = mc / MR, r = mc % MR;
+  if (q == 0 || r == 0 || 2 * r >= MR) return std::min(MR, mc - ir);
+  const int64_t last_full = (q - 1) * MR, h1 = (MR + r + 1) / 2;
+  return ir < last_full ? MR : ir == last_full ? h1 : MR + r - h1;
+}
+
+// Packs the mc x kc block of A (element (i, p) at a[i * rs + p * cs]) as slivers of sliver_height
+// rows: sliver s at out + s * MR * kc, in column-major order (p outer, i inner), zero-padded to MR
+// rows.
 template <typename T>
 void pack_a(int MR, int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* __restrict out) {
-  for (int64_t ir = 0; ir < mc; ir += MR) {
-    const int64_t mr = std::min<int64_t>(MR, mc - ir);
-    T* dst = out + ir * kc;
+  for (int64_t ir = 0, mr = 0, s = 0; ir < mc; ir += mr, ++s) {
+    mr = sliver_height(mc, MR, ir);
+    T* dst = out + s * MR * kc;
     if (mr < MR) std::memset(static_cast<void*>(dst), 0, sizeof(T) * MR * kc);
     if (cs == 1) {  // rows are contiguous: read along rows
       transpose_rows<T>(a + ir * rs, rs, mr, kc, dst, MR);
@@ -434,18 +446,19 @@ void macro_kernel(const KernelSpec<T>& ks, int64_t mc, int64_t j0, int64_t j1, i
   alignas(64) T tile[kMaxTile];
   for (int64_t jr = j0; jr < j1; jr += NR) {
     const int64_t nr = std::min<int64_t>(NR, j1 - jr);
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-      const int64_t mr = std::min<int64_t>(MR, mc - ir);
+    for (int64_t ir = 0, mr = 0, s = 0; ir < mc; ir += mr, ++s) {
+      mr = sliver_height(mc, MR, ir);
+      const T* a = a_pack + s * MR * kc;
       T* c = C + ir * rs_c + jr * cs_c;
       if (mr == MR && nr == NR && cs_c == 1) {
-        ks.fn(kc, a_pack + ir * kc, b_pack + jr * kc, c, rs_c, alpha, beta);
+        ks.fn(kc, a, b_pack + jr * kc, c, rs_c, alpha, beta);
         continue;
       }
-      if (nr == NR && cs_c == 1 && ks.rows_fn[mr] != nullptr) {  // the ragged last sliver of A
-        ks.rows_fn[mr](kc, a_pack + ir * kc, b_pack + jr * kc, c, rs_c, alpha, beta);
+      if (nr == NR && cs_c == 1 && ks.rows_fn[mr] != nullptr) {  // a short sliver of A
+        ks.rows_fn[mr](kc, a, b_pack + jr * kc, c, rs_c, alpha, beta);
         continue;
       }
-      ks.fn(kc, a_pack + ir * kc, b_pack + jr * kc, tile, NR, T(1), T(0));
+      ks.fn(kc, a, b_pack + jr * kc, tile, NR, T(1), T(0));
       for (int64_t i = 0; i < mr; ++i)
         for (int64_t j = 0; j < nr; ++j) {
           T& x = c[i * rs_c + j * cs_c];
