@@ -111,10 +111,11 @@ def cpu_model() -> str:
 
 
 def _dist_version(name: str) -> Optional[str]:
+    """The installed distribution's version, else the imported module's (a source tree on PYTHONPATH)."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        return None
+        return getattr(sys.modules.get(name), "__version__", None)
 
 
 def machine_info(threads: int) -> dict[str, Any]:
