@@ -1,5 +1,6 @@
 """Runtime: the caching allocator's statistics, the kernel thread pool (thread counts, determinism,
 fork and exit safety) and the GIL being released around large kernels."""
+import math
 import multiprocessing
 import os
 import subprocess
@@ -294,6 +295,46 @@ def test_concurrent_python_threads_compute_correctly(threads):
         t.join(120)
     assert not errors
     assert not any(t.is_alive() for t in ts)
+
+
+# ---- wrapped numbers -------------------------------------------------------------------------------
+# Python numbers in ops become read-only 0-dim tensors that each thread reuses (ops/pointwise.cpp):
+# a reused one must never stand in for another value, dtype or mode.
+
+def test_reused_numbers_keep_value_dtype_and_sign():
+    x32, x64, xi = gc.ones(3), gc.ones(3, dtype=gc.float64), gc.ones(3, dtype=gc.int64)
+    for _ in range(3):
+        assert (x32 + 2).dtype == gc.float32 and (x64 + 2).dtype == gc.float64
+        assert (xi + 2).dtype == gc.int64 and (xi + 2.5).dtype == gc.float32
+        assert (x32 + 2).tolist() == [3.0] * 3 and (x32 + 2.5).tolist() == [3.5] * 3
+        assert (xi * 3).tolist() == [3] * 3 and (xi * True).tolist() == [1] * 3
+        # -0.0 and 0.0 are different numbers here: x * -0.0 is -0.0
+        assert [math.copysign(1, v) for v in (x32 * -0.0).tolist()] == [-1.0] * 3
+        assert [math.copysign(1, v) for v in (x32 * 0.0).tolist()] == [1.0] * 3
+        assert all(math.isnan(v) for v in (x32 * float("nan")).tolist())
+    for v in range(40):  # more numbers than the cache holds, twice
+        assert (x64 * v).tolist() == [float(v)] * 3 and (x64 * (v + 0.5)).tolist() == [v + 0.5] * 3
+
+
+def test_number_wrapped_in_inference_mode_can_be_saved_later():
+    with gc.inference_mode():
+        gc.ones(2) * 3.0
+    w = gc.ones(2, requires_grad=True)
+    (w * 3.0).sum().backward()  # MulBackward0 saves the wrapped 3.0: it must not be an inference tensor
+    assert w.grad.tolist() == [3.0, 3.0]
+
+
+def test_wrapped_numbers_in_threads():
+    def work(i, out):
+        x = gc.ones(4, dtype=gc.float64)
+        out[i] = all((x * k + i).tolist() == [k + i] * 4 for k in range(30))
+    out = [False] * 4
+    threads = [threading.Thread(target=work, args=(i, out)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(out)
 
 
 # ---- fork and exit ---------------------------------------------------------------------------------

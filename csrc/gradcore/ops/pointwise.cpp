@@ -1,7 +1,9 @@
 // Pointwise ops. Each op's forward and its backward node sit together in one block.
+#include <array>
 #include <cstring>
 #include <cmath>
 
+#include "gradcore/grad_mode.h"
 #include "gradcore/ops/internal.h"
 
 namespace gradcore {
@@ -61,7 +63,28 @@ DType result_type(const TensorList& operands) {
 
 DType result_type(const Tensor& a, Scalar b) { return promote_in_tiers({{tier_of(a), a.dtype()}, {2, scalar_dtype(b)}}); }
 
-Tensor wrapped_scalar(Scalar s, const Tensor& other) { return scalar_tensor(s, result_type(other, s), true); }
+// A wrapped number is read-only and never reaches the user (ops read it; none returns it or writes
+// to it), so each thread keeps the tensors of the numbers it wrapped last and hands them out again:
+// a loop like `x * 2 + 1` then allocates nothing for its constants (a third of a tiny op's time).
+Tensor wrapped_scalar(Scalar s, const Tensor& other) {
+  struct Slot {
+    uint64_t bits;
+    Scalar::Kind kind;
+    DType dtype;
+    bool inference;
+    Tensor tensor;
+  };
+  thread_local std::array<Slot, 8> cache;
+  const DType dtype = result_type(other, s);
+  const bool inference = InferenceMode::is_enabled();
+  uint64_t bits;
+  std::memcpy(&bits, &s.value, sizeof bits);  // by bits: -0.0 and 0.0 differ, a NaN matches itself
+  Slot& slot = cache[(bits ^ (bits >> 29) ^ (bits >> 52) ^ static_cast<uint64_t>(dtype)) % cache.size()];
+  if (!slot.tensor.defined() || slot.bits != bits || slot.kind != s.kind || slot.dtype != dtype ||
+      slot.inference != inference)
+    slot = {bits, s.kind, dtype, inference, scalar_tensor(s, dtype, true)};
+  return slot.tensor;
+}
 
 // ---- add / sub -----------------------------------------------------------------------------------
 namespace {
