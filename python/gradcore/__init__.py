@@ -86,7 +86,6 @@ _py_bool = _builtins.bool
 def _int_arg(value, name, position):
     if isinstance(value, _py_bool) or not isinstance(value, int):
         raise TypeError(f"randint(): argument '{name}' (position {position}) must be int, not {type(value).__name__}")
-    return value
 
 
 def randint(*args, low=0, high=None, size=None, dtype=None, requires_grad=False, device=None, generator=None):

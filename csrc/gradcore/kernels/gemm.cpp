@@ -479,7 +479,7 @@ void gemm_blocked(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t 
   const KernelSpec<T>& ks = kernel_spec<T>();
   const int MR = ks.MR, NR = ks.NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  // Inside a parallel region (a thread's share of a column-split product) this runs alone: block for
+  // Inside a parallel region (a thread's share of a split product) this runs alone: block for
   // one thread, not for a split over M that will not happen.
   const int64_t nt = flops < kParallelMinFlops || in_parallel_region() ? 1 : get_num_threads();
   int64_t nb = ceil_div(M, ks.MC);
@@ -544,21 +544,18 @@ void gemm_float(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t rs
   // Tiles are MR x NR (14 x 32 floats with AVX-512): with few columns most of each tile would be
   // padding (N = 10 fills 31% of it), so such a product runs as C^T = B^T A^T, which only swaps
   // strides, when that pads much less. Each element is the same dot product in the same order.
-  {
-    const KernelSpec<T>& ks = kernel_spec<T>();
-    const auto padded = [](int64_t rows, int64_t cols, int64_t mr, int64_t nr) {
-      return static_cast<double>((rows + mr - 1) / mr * mr) * static_cast<double>((cols + nr - 1) / nr * nr);
-    };
-    if (padded(N, M, ks.MR, ks.NR) * 1.25 < padded(M, N, ks.MR, ks.NR))
-      return gemm_float<T>(N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c);
-  }
+  const KernelSpec<T>& ks = kernel_spec<T>();
+  const auto padded = [](int64_t rows, int64_t cols, int64_t mr, int64_t nr) {
+    return static_cast<double>(ceil_div(rows, mr) * mr) * static_cast<double>(ceil_div(cols, nr) * nr);
+  };
+  if (padded(N, M, ks.MR, ks.NR) * 1.25 < padded(M, N, ks.MR, ks.NR))
+    return gemm_float<T>(N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c);
   // Few rows and a long K (a 128-row batch through a 784 x 512 layer): as two K halves, C = (alpha A1 B1
   // + beta C) + alpha A2 B2, the second half into a scratch partial product added at the end. Split
   // over columns, every thread would pack all of A and read its columns of every row of B; here each
   // reads half of A and the half of B's rows that an elementwise update (SGD) just wrote from the same
   // thread, and the partial product is small. The split depends on the shape only, and one thread runs
   // both halves the same way, so results still do not depend on the thread count.
-  const KernelSpec<T>& ks = kernel_spec<T>();
   const int nt = get_num_threads();
   const int64_t NR = ks.NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);

@@ -382,7 +382,8 @@ void reduce_loop(const Tensor& acc, const Tensor& in, Fold fold, Combine combine
       const In* a = reinterpret_cast<const In*>(base[1]);
       constexpr int64_t kBlock = 64;
       const int64_t blocks = (n + kBlock - 1) / kBlock;
-      const int64_t grain = outer * n < kParallelMinElements ? blocks : std::max<int64_t>(1, kParallelGrainElements / (outer * kBlock));
+      const int64_t grain =
+          outer * n < kParallelMinElements ? blocks : std::max<int64_t>(1, kParallelGrainElements / (outer * kBlock));
       parallel_for(blocks, grain, [&](int64_t b, int64_t e) {
         const int64_t j0 = b * kBlock, j1 = std::min(n, e * kBlock);
         row_accumulate(o + j0, a + j0, plan.strides[1][0], outer, j1 - j0);

@@ -60,19 +60,16 @@ F pick(F avx512, F avx2, F base) {
     static const auto f = pick(&kernels::avx512::fn, &kernels::avx2::fn, &kernels::baseline::fn);        \
     return f args;                                                                                        \
   }
-#define GC_VEC_MAP(name, fn, T) GC_VEC_ENTRY(void, name, fn, (const T* x, T* y, int64_t n), (x, y, n))
-GC_VEC_MAP(exp, exp_f32, float)
-GC_VEC_MAP(exp, exp_f64, double)
-GC_VEC_MAP(log, log_f32, float)
-GC_VEC_MAP(log, log_f64, double)
-GC_VEC_MAP(tanh, tanh_f32, float)
-GC_VEC_MAP(tanh, tanh_f64, double)
-GC_VEC_MAP(sigmoid, sigmoid_f32, float)
-GC_VEC_MAP(sigmoid, sigmoid_f64, double)
-GC_VEC_MAP(silu, silu_f32, float)
-GC_VEC_MAP(silu, silu_f64, double)
-GC_VEC_MAP(gelu_tanh, gelu_tanh_f32, float)
-GC_VEC_MAP(gelu_tanh, gelu_tanh_f64, double)
+// The float and double builds of an elementwise map y = f(x).
+#define GC_VEC_MAP(name)                                                                              \
+  GC_VEC_ENTRY(void, name, name##_f32, (const float* x, float* y, int64_t n), (x, y, n))               \
+  GC_VEC_ENTRY(void, name, name##_f64, (const double* x, double* y, int64_t n), (x, y, n))
+GC_VEC_MAP(exp)
+GC_VEC_MAP(log)
+GC_VEC_MAP(tanh)
+GC_VEC_MAP(sigmoid)
+GC_VEC_MAP(silu)
+GC_VEC_MAP(gelu_tanh)
 GC_VEC_ENTRY(void, exp_shifted, exp_shifted_f32, (const float* x, float s, float* y, int64_t n), (x, s, y, n))
 GC_VEC_ENTRY(void, exp_shifted, exp_shifted_f64, (const double* x, double s, double* y, int64_t n), (x, s, y, n))
 GC_VEC_ENTRY(void, affine, affine_f32, (const float* x, float a, float b, float* y, int64_t n), (x, a, b, y, n))

@@ -118,8 +118,10 @@ Tensor randperm(int64_t n, DType dtype) {
   {
     Generator& g = generator();
     std::lock_guard<std::mutex> lock(g.mutex);
-    for (int64_t i = n - 1; i > 0; --i)  // Fisher-Yates
-      std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(std::uniform_int_distribution<int64_t>(0, i)(g.engine))]);
+    for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates
+      const int64_t j = std::uniform_int_distribution<int64_t>(0, i)(g.engine);
+      std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(j)]);
+    }
   }
   GC_DISPATCH_ALL(dtype, [&] {
     auto* p = out.data<scalar_t>();

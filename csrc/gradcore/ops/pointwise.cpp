@@ -65,7 +65,7 @@ DType result_type(const Tensor& a, Scalar b) { return promote_in_tiers({{tier_of
 
 // A wrapped number is read-only and never reaches the user (ops read it; none returns it or writes
 // to it), so each thread keeps the tensors of the numbers it wrapped last and hands them out again:
-// a loop like `x * 2 + 1` then allocates nothing for its constants (a third of a tiny op's time).
+// a loop like `x * 2 + 1` then allocates nothing for its constants (x + 2: 624 -> 551 ns).
 Tensor wrapped_scalar(Scalar s, const Tensor& other) {
   struct Slot {
     uint64_t bits;
